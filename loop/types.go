@@ -64,13 +64,13 @@ type Input struct {
 }
 
 // Actuator turns decisions into tasks. framework.Scheduler implements it against Mesos;
-// loop/sim implements it against a simulated plant.
+// loop/sim implements it against a simulated plant. Both methods must not block.
 type Actuator interface {
-	// Demand replaces the outstanding demand: from now on launch up to warmers and coolers
-	// units; whatever the previous demand asked for and was not yet launched is withdrawn and
-	// must never be launched later. It must not block.
+	// Withdraw cancels whatever the current demand asked for and was not yet launched, and
+	// returns the ledger as of that moment, with the withdrawn units as Ungranted. Units
+	// withdrawn are never launched later. Between Withdraw and the next Demand nothing is
+	// launched, so the controller decides on a ledger that cannot change under it.
+	Withdraw() Ledger
+	// Demand sets the new demand: launch up to warmers and coolers units from now on.
 	Demand(warmers, coolers int)
-	// Ledger returns the current counts, including the units of the current demand that are
-	// not yet launched (as Ungranted). It must not block.
-	Ledger() Ledger
 }
