@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 )
 
 // Config holds the controller's tunables. JSON keys are the flag names (a scenario's
@@ -18,13 +19,40 @@ type Config struct {
 	MaxInFlight int `json:"max-in-flight"`
 	// Tolerance: no action while |target - metric| <= Tolerance (>= 0, metric units).
 	Tolerance float64 `json:"tolerance"`
-	// Lookback: ticks of history the controller learns the plant from (> 0).
+	// Lookback: ticks of history the controller learns the plant from (> 0): the model forgets
+	// a sample's weight by half in about 0.7 * Lookback ticks.
 	Lookback int `json:"lookback"`
+	// Delay is the tick length. The controller only uses it to notice gaps (a failover, a
+	// paused process) and keep its history aligned; 0 disables that.
+	Delay time.Duration `json:"-"`
+	// CoolerKills: the cooler is not a command but a kill of the newest running warmer task.
+	CoolerKills bool `json:"-"`
+	// Caution scales the first moves of a kind not yet seen working (0 < Caution <= 1).
+	Caution float64 `json:"caution"`
+	// Coincidence: how many ticks of a new unit's running life the decision looks ahead (>= 1).
+	// 1 judges a unit by its first tick of effect (fast; right for plants that respond at once).
+	Coincidence int `json:"coincidence"`
+	// ProbeAfter: ticks of a persistent error without action before the controller acts with a
+	// single unit anyway (> 0). This is what rules out a deadlock.
+	ProbeAfter int `json:"probe-after"`
+	// DriftGain: how fast the recent-disturbance estimate follows what the model does not
+	// explain (0 < DriftGain <= 1).
+	DriftGain float64 `json:"drift-gain"`
+}
+
+func (c *Config) has(k Kind) bool {
+	if k == Cooler {
+		return c.HasCooler
+	}
+	return c.HasWarmer
 }
 
 // DefaultConfig returns the defaults documented in the package doc.
 func DefaultConfig() Config {
-	return Config{HasWarmer: true, MaxPerTick: 1000, MaxInFlight: 10000, Tolerance: 0, Lookback: 100}
+	return Config{
+		HasWarmer: true, MaxPerTick: 1000, MaxInFlight: 10000, Tolerance: 0, Lookback: 100,
+		Caution: 0.5, Coincidence: 1, ProbeAfter: 20, DriftGain: 0.3,
+	}
 }
 
 // ErrConfig is wrapped by every Validate error.
@@ -43,6 +71,16 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: tolerance must be a number >= 0, got %v", ErrConfig, c.Tolerance)
 	case c.Lookback <= 0:
 		return fmt.Errorf("%w: lookback must be > 0, got %d", ErrConfig, c.Lookback)
+	case !(c.Caution > 0 && c.Caution <= 1):
+		return fmt.Errorf("%w: caution must be in (0, 1], got %v", ErrConfig, c.Caution)
+	case c.Coincidence < 1:
+		return fmt.Errorf("%w: coincidence must be >= 1, got %d", ErrConfig, c.Coincidence)
+	case c.ProbeAfter < 1:
+		return fmt.Errorf("%w: probe-after must be >= 1, got %d", ErrConfig, c.ProbeAfter)
+	case !(c.DriftGain > 0 && c.DriftGain <= 1):
+		return fmt.Errorf("%w: drift-gain must be in (0, 1], got %v", ErrConfig, c.DriftGain)
+	case c.Delay < 0:
+		return fmt.Errorf("%w: delay must be >= 0, got %v", ErrConfig, c.Delay)
 	}
 	return nil
 }
@@ -58,6 +96,9 @@ type Decision struct {
 	Starved bool
 	// Miss is true when the metric or the target could not be read: no action was taken.
 	Miss bool
+	// Predicted is the metric the controller expects at the chosen kind's coincidence point
+	// without the new units (0 when it asked for nothing).
+	Predicted float64
 }
 
 // Controller is a Config plus a State, for callers that want one value to step.

@@ -1,16 +1,141 @@
 package loop
 
-// StateVersion is the version of State's serialised form.
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// StateVersion is the version of State's serialised form. A state written by a newer version
+// is refused by UnmarshalState.
 const StateVersion = 1
 
-// State is everything the controller remembers between ticks. It is a fixed-size value.
-type State struct {
-	Version int   `json:"v"`
-	Ticks   int64 `json:"ticks"`
-	// LastWarmers/LastCoolers: the previous decision (to tell what was granted).
-	LastWarmers int `json:"last_warmers"`
-	LastCoolers int `json:"last_coolers"`
+// Ring is the number of ticks of launch and start history the controller keeps per kind. It
+// bounds the lags and lifetimes it can time exactly; longer-lived tasks count as permanent.
+const Ring = 128
+
+// nParams is the size of the learned model: a drift, and per kind the effect of a running unit
+// per tick, of a start, and of an end.
+const nParams = 7
+
+// Parameter indexes into State.Theta.
+const (
+	pDrift = iota
+	pWarmRun
+	pWarmStart
+	pWarmEnd
+	pCoolRun
+	pCoolStart
+	pCoolEnd
+)
+
+// KindState is what the controller remembers of one kind of action.
+type KindState struct {
+	// Launched[t % Ring] is the number of units granted (launched) at tick t.
+	Launched [Ring]int32 `json:"launched"`
+	// Started[t % Ring] is the number of units that started running at tick t.
+	Started [Ring]int32 `json:"started"`
+	// PrevPending, PrevRunning: the ledger's counts at the previous tick.
+	PrevPending int32 `json:"prev_pending"`
+	PrevRunning int32 `json:"prev_running"`
+	// Asked: units the previous decision asked for.
+	Asked int32 `json:"asked"`
+	// Lag and Life: learned ticks from launch to start, and from start to end (0 = not seen yet).
+	Lag  float64 `json:"lag"`
+	Life float64 `json:"life"`
+	// Units: units seen starting, ever (how much the controller has seen of this kind).
+	Units float64 `json:"units"`
 }
 
-// NewState returns the state of a controller that has seen nothing.
-func NewState() State { return State{Version: StateVersion} }
+// State is everything the controller remembers between ticks: a fixed-size value (no slices,
+// no maps), so a tick allocates nothing and a checkpoint is bounded (a few KiB as JSON).
+type State struct {
+	Version int   `json:"v"`
+	Tick    int64 `json:"tick"`
+	// LastNow is the time of the previous tick (Unix nanoseconds; 0 = none).
+	LastNow int64 `json:"last_now"`
+	// PrevPV is the previous tick's metric, valid when PrevOK.
+	PrevPV float64 `json:"prev_pv"`
+	PrevOK bool    `json:"prev_ok"`
+	// Theta is the learned model: ΔPV per tick = Theta · [1, per kind: running, starts, ends].
+	Theta [nParams]float64 `json:"theta"`
+	// Cov is the recursive least squares covariance of Theta (row-major).
+	Cov [nParams * nParams]float64 `json:"cov"`
+	// Drift is the fast disturbance estimate: the recent mean of what the model does not explain
+	// (metric units per tick). With Theta's drift it is the controller's integral term; it is
+	// learned from the metric's own motion, never from the error, so starvation cannot wind it up.
+	Drift float64 `json:"drift"`
+	// Hi, Lo: the highest and lowest metric seen (walls such as an empty queue show up there).
+	Hi      float64 `json:"hi"`
+	Lo      float64 `json:"lo"`
+	HasSeen bool    `json:"has_seen"`
+	// WallHi, WallLo: the metric was seen pressed against Hi (Lo), moving less than the model
+	// expected: a wall, such as an empty queue. Cleared when the metric goes past it.
+	WallHi bool `json:"wall_hi"`
+	WallLo bool `json:"wall_lo"`
+	// Idle counts ticks since the last tick that asked for units.
+	Idle int32 `json:"idle"`
+	// Kinds: [Warmer], [Cooler].
+	Kinds [2]KindState `json:"kinds"`
+}
+
+// NewState returns the state of a controller that has seen nothing: its model is the original
+// Relay's assumption (one warmer unit raises the metric by one while it runs, one cooler unit
+// lowers it by one), held loosely so the first responses replace it.
+func NewState() State {
+	s := State{Version: StateVersion}
+	s.Theta[pWarmStart], s.Theta[pWarmEnd] = 1, -1
+	s.Theta[pCoolStart], s.Theta[pCoolEnd] = -1, 1
+	for i := 0; i < nParams; i++ {
+		s.Cov[i*nParams+i] = priorVariance
+	}
+	return s
+}
+
+// ErrState is wrapped by UnmarshalState's errors.
+var ErrState = errors.New("controller state")
+
+// MarshalState encodes the state as JSON.
+func MarshalState(s *State) ([]byte, error) { return json.Marshal(s) }
+
+// UnmarshalState decodes a state written by MarshalState. A state from a newer version, or one
+// that does not hold together (NaN, negative counts), is refused with an error wrapping ErrState.
+func UnmarshalState(b []byte) (State, error) {
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return State{}, fmt.Errorf("%w: %v", ErrState, err)
+	}
+	if s.Version > StateVersion {
+		return State{}, fmt.Errorf("%w: version %d is newer than this binary's %d", ErrState, s.Version, StateVersion)
+	}
+	if s.Version < 1 {
+		return State{}, fmt.Errorf("%w: missing version", ErrState)
+	}
+	for _, v := range s.Theta {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return State{}, fmt.Errorf("%w: model holds %v", ErrState, v)
+		}
+	}
+	for _, k := range s.Kinds {
+		if k.PrevPending < 0 || k.PrevRunning < 0 || k.Asked < 0 {
+			return State{}, fmt.Errorf("%w: negative counts", ErrState)
+		}
+	}
+	return s, nil
+}
+
+// Terms are the controller's internal values, named, for metrics and status.
+type Terms struct {
+	// Drift: the learned change of the metric per tick with nothing running (long-term + recent).
+	Drift float64 `json:"drift"`
+	// PerUnit: the learned effect on the metric of one unit, once it has started and run for the
+	// coincidence horizon (metric units; sign included).
+	WarmerPerUnit float64 `json:"warmer_per_unit"`
+	CoolerPerUnit float64 `json:"cooler_per_unit"`
+	// Lag and Life of each kind, in ticks.
+	WarmerLag  float64 `json:"warmer_lag"`
+	WarmerLife float64 `json:"warmer_life"`
+	CoolerLag  float64 `json:"cooler_lag"`
+	CoolerLife float64 `json:"cooler_life"`
+}

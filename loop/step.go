@@ -1,27 +1,326 @@
 package loop
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
-// Step runs one controller tick: it reads s and in, updates s in place and returns the decision.
-// Placeholder proportional law (to be replaced by the learning controller).
+// confirmUnits is how many units of a kind must have started before its learned effect is
+// trusted over exploration (and before the first-move caution is lifted).
+const confirmUnits = 3
+
+// Step runs one controller tick: it reads s and in, updates s in place and returns the
+// decision. It is pure (no clock but in.Now, no I/O), allocates nothing, and never returns a
+// negative or non-finite number of units.
 func Step(cfg *Config, s *State, in Input) Decision {
-	s.Ticks++
-	if !in.Metric.OK || !in.Target.OK {
-		s.LastWarmers, s.LastCoolers = 0, 0
-		return Decision{Miss: true}
+	s.Tick++
+	t := s.Tick
+	learn := advanceClock(cfg, s, in.Now)
+
+	var f [2]flows
+	f[Cooler] = observe(cfg, s, Cooler, t, in.Ledger.Cooler, flows{}, learn)
+	f[Warmer] = observe(cfg, s, Warmer, t, in.Ledger.Warmer, f[Cooler], learn)
+
+	pvOK := in.Metric.OK && finite(in.Metric.Value)
+	if learn && pvOK && s.PrevOK {
+		learnModel(cfg, s, &f, in.Metric.Value)
 	}
-	e := in.Target.Value - in.Metric.Value
-	d := Decision{Error: e}
-	if math.Abs(e) <= cfg.Tolerance {
+	if pvOK {
+		if !s.HasSeen {
+			s.Hi, s.Lo, s.HasSeen = in.Metric.Value, in.Metric.Value, true
+		}
+		if in.Metric.Value > s.Hi {
+			s.Hi, s.WallHi = in.Metric.Value, false
+		}
+		if in.Metric.Value < s.Lo {
+			s.Lo, s.WallLo = in.Metric.Value, false
+		}
+	}
+	s.PrevPV, s.PrevOK = in.Metric.Value, pvOK
+
+	starved := f[Warmer].granted < s.Kinds[Warmer].Asked || f[Cooler].granted < s.Kinds[Cooler].Asked
+	if !pvOK || !in.Target.OK || !finite(in.Target.Value) {
+		s.Kinds[Warmer].Asked, s.Kinds[Cooler].Asked = 0, 0
+		return Decision{Miss: true, Starved: starved}
+	}
+	d := decide(cfg, s, &f, in.Metric.Value, in.Target.Value)
+	d.Starved = starved
+	s.Kinds[Warmer].Asked, s.Kinds[Cooler].Asked = int32(d.Warmers), int32(d.Coolers)
+	if d.Warmers+d.Coolers > 0 {
+		s.Idle = 0
+	} else if s.Idle < math.MaxInt32 {
+		s.Idle++
+	}
+	return d
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// advanceClock notes the time of this tick. After a gap of several tick lengths (a failover,
+// a paused process) it moves the history forward so ages stay right, and reports that this
+// tick's movements span more than one tick and must not be learned from.
+func advanceClock(cfg *Config, s *State, now time.Time) bool {
+	learn := true
+	if !now.IsZero() {
+		n := now.UnixNano()
+		if s.LastNow != 0 && cfg.Delay > 0 {
+			gap := float64(n-s.LastNow) / float64(cfg.Delay)
+			if gap >= 1.5 {
+				missed := int64(math.Min(math.Round(gap)-1, Ring))
+				for i := int64(0); i < missed; i++ {
+					for k := range s.Kinds {
+						s.Kinds[k].Launched[ringAt(s.Tick)] = 0
+						s.Kinds[k].Started[ringAt(s.Tick)] = 0
+					}
+					s.Tick++
+				}
+				learn = false
+			}
+		}
+		s.LastNow = n
+	}
+	return learn
+}
+
+// observe derives one kind's flows from the ledger and learns its lag and life.
+// cooler is the cooler's flows of this tick when k is Warmer.
+func observe(cfg *Config, s *State, k Kind, t int64, c KindCounts, cooler flows, learn bool) flows {
+	ks := &s.Kinds[k]
+	var f flows
+	f.pending, f.running = int32(max(c.Pending, 0)), int32(max(c.Running, 0))
+	f.granted = max(ks.Asked-int32(max(c.Ungranted, 0)), 0)
+	ks.Launched[ringAt(t-1)] = f.granted
+	f.starts = max(ks.PrevPending+f.granted-f.pending, 0)
+	f.ends = max(ks.PrevRunning+f.starts-f.running, 0)
+	ks.Started[ringAt(t)] = f.starts
+	if learn && f.starts > 0 {
+		// FIFO: the f.pending youngest launches are still pending; the next f.starts started now.
+		n, sum := agesPast(&ks.Launched, t, t-1, f.pending, f.starts)
+		learnTiming(&ks.Lag, ks.Units, n, sum)
+		ks.Units += float64(f.starts)
+	}
+	// Kills end the newest tasks, which breaks the FIFO reading of ends: learn life only on
+	// ticks without cooler action, and count as natural ends only those the life explains; the
+	// rest were kills, and their effect belongs to the cooler.
+	killing := k == Warmer && (cfg.CoolerKills || cooler.running > 0 || cooler.starts > 0)
+	if killing && f.ends > 0 {
+		_, life := timing(ks)
+		natural := int32(0)
+		if life < Ring {
+			natural = ks.Started[ringAt(t-int64(life))]
+		}
+		f.kills = min(max(f.ends-natural, 0), max(cooler.running, cooler.starts))
+		if cfg.CoolerKills {
+			f.kills = f.ends - natural
+		}
+		f.kills = max(f.kills, 0)
+		f.ends -= f.kills
+	}
+	if learn && f.ends > 0 && !killing {
+		n, sum := agesPast(&ks.Started, t, t, f.running, f.ends)
+		learnTiming(&ks.Life, ks.Units, n, sum)
+	}
+	ks.PrevPending, ks.PrevRunning = f.pending, f.running
+	return f
+}
+
+// learnModel updates the response model with this tick's change of the metric. A change that
+// was clipped by a wall (the metric back at exactly its highest or lowest value, moving less
+// than the model expects) is censored: it can only tell the model that the true effect was at
+// least that large, so it is used only when the model expected less.
+func learnModel(cfg *Config, s *State, f *[2]flows, pv float64) {
+	var x [nParams]float64
+	regressors(&x, f)
+	y := pv - s.PrevPV
+	yhat := dot(&s.Theta, &x)
+	atTop := s.HasSeen && pv == s.Hi && pv != s.Lo
+	atBottom := s.HasSeen && pv == s.Lo && pv != s.Hi
+	if atTop && yhat > y {
+		s.WallHi = true
+		return
+	}
+	if atBottom && yhat < y {
+		s.WallLo = true
+		return
+	}
+	lambda := 1 - 1/float64(cfg.Lookback)
+	rlsUpdate(s, &x, y, lambda)
+	resid := y - dot(&s.Theta, &x)
+	s.Drift += cfg.DriftGain * (resid - s.Drift)
+}
+
+// response holds a kind's learned per-tick effects and timing for one decision.
+type response struct {
+	run, start, end float64
+	lag, life       int
+	horizon         int // the coincidence point: ticks ahead at which a new unit is judged
+}
+
+func kindResponse(cfg *Config, s *State, k Kind) response {
+	ks := &s.Kinds[k]
+	var r response
+	r.lag, r.life = timing(ks)
+	base := pWarmRun
+	if k == Cooler {
+		base = pCoolRun
+	}
+	r.run, r.start, r.end = s.Theta[base], s.Theta[base+1], s.Theta[base+2]
+	if k == Cooler && cfg.CoolerKills {
+		// A kill stops one running warmer at once: minus a warmer's running and start effects.
+		w := kindResponse(cfg, s, Warmer)
+		r.lag, r.life = 1, w.life
+		r.run, r.start, r.end = -w.run, -w.start, -w.end
+	}
+	r.horizon = min(r.lag+min(r.life, cfg.Coincidence)-1, Ring-1)
+	return r
+}
+
+// decide predicts where the metric goes with what is already in flight and picks the units of
+// the kind that closes the predicted gap at its coincidence point.
+func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64) Decision {
+	d := Decision{Error: sp - pv}
+	var resp [2]response
+	horizon := 1
+	for k := Warmer; k <= Cooler; k++ {
+		resp[k] = kindResponse(cfg, s, k)
+		horizon = max(horizon, resp[k].horizon)
+	}
+	var free [Ring]float64 // free[h]: predicted metric h ticks ahead with no new units
+	predictFree(cfg, s, f, &resp, pv, horizon, &free)
+
+	type choice struct {
+		kind  Kind
+		units float64
+		gain  float64
+		gap   float64
+	}
+	best := choice{kind: -1}
+	band := cfg.Tolerance
+	for k := Warmer; k <= Cooler; k++ {
+		if !cfg.has(k) {
+			continue
+		}
+		r := &resp[k]
+		g := unitResponse(r.run, r.start, r.end, r.lag, r.life, r.horizon)
+		gap := sp - free[r.horizon]
+		if math.Abs(gap) <= band || g == 0 || math.Signbit(g) != math.Signbit(gap) {
+			continue
+		}
+		if best.kind < 0 || math.Abs(g) > math.Abs(best.gain) {
+			best = choice{kind: k, units: gap / g, gain: g, gap: gap}
+		}
+	}
+	if best.kind >= 0 {
+		d.Predicted = sp - best.gap
+		units := math.Floor(best.units + 0.5)
+		if s.Kinds[best.kind].Units < confirmUnits && cfg.Caution < 1 {
+			units = math.Ceil(best.units * cfg.Caution)
+		}
+		if units < 1 && s.Idle >= int32(cfg.ProbeAfter) && math.Abs(sp-pv) > math.Max(1, band) {
+			units = 1 // a persistent small error: act rather than wait for ever
+		}
+		setUnits(cfg, &d, best.kind, units, f)
 		return d
 	}
-	inflight := float64(in.Ledger.Warmer.InFlight() - in.Ledger.Cooler.InFlight())
-	u := int(math.Round(e - inflight))
-	if u > 0 && cfg.HasWarmer {
-		d.Warmers = min(u, cfg.MaxPerTick)
-	} else if u < 0 && cfg.HasCooler {
-		d.Coolers = min(-u, cfg.MaxPerTick)
+	// Nothing is believed to move the metric the right way. If the error persists, try one unit
+	// of a kind not yet seen working: its sign may be the opposite of its name.
+	if s.Idle >= int32(cfg.ProbeAfter) && math.Abs(sp-pv) > math.Max(1, band) {
+		for k := Warmer; k <= Cooler; k++ {
+			if cfg.has(k) && s.Kinds[k].Units < confirmUnits && f[k].pending+f[k].running == 0 {
+				setUnits(cfg, &d, k, 1, f)
+				return d
+			}
+		}
 	}
-	s.LastWarmers, s.LastCoolers = d.Warmers, d.Coolers
 	return d
+}
+
+// setUnits applies the per-tick and in-flight bounds.
+func setUnits(cfg *Config, d *Decision, k Kind, units float64, f *[2]flows) {
+	room := float64(cfg.MaxInFlight) - float64(f[k].pending+f[k].running)
+	if k == Cooler && cfg.CoolerKills {
+		room = math.Min(room, float64(f[Warmer].running-f[Cooler].pending))
+	}
+	units = math.Min(math.Min(units, float64(cfg.MaxPerTick)), room)
+	if !(units >= 1) {
+		return
+	}
+	if k == Warmer {
+		d.Warmers = int(units)
+	} else {
+		d.Coolers = int(units)
+	}
+}
+
+// predictFree fills free[1..horizon] with the metric predicted from what is in flight: pending
+// units start after their kind's lag (counted from their launch), running units end after its
+// life (counted from their start), and the learned drift goes on.
+func predictFree(cfg *Config, s *State, f *[2]flows, resp *[2]response, pv float64, horizon int, free *[Ring]float64) {
+	var delta [Ring]float64
+	drift := s.Theta[pDrift] + s.Drift
+	for j := 1; j <= horizon; j++ {
+		delta[j] = drift
+	}
+	t := s.Tick
+	for k := Warmer; k <= Cooler; k++ {
+		ks := &s.Kinds[k]
+		r := &resp[k]
+		if k == Cooler && cfg.CoolerKills {
+			continue // kills in flight act on the warmers' counts; nothing of their own
+		}
+		var starts, ends [Ring]float64
+		// Pending units, youngest first, by launch tick.
+		left := f[k].pending
+		for tl := t - 1; left > 0 && tl > t-Ring; tl-- {
+			c := min(ks.Launched[ringAt(tl)], left)
+			if c <= 0 {
+				continue
+			}
+			left -= c
+			js := max(r.lag-int(t-tl), 1)
+			addAt(&starts, js, float64(c))
+			addAt(&ends, js+r.life, float64(c))
+		}
+		if left > 0 { // launched before the history we keep: expect them to start now
+			addAt(&starts, 1, float64(left))
+			addAt(&ends, 1+r.life, float64(left))
+		}
+		// Running units, youngest first, by start tick.
+		left = f[k].running
+		for ts := t; left > 0 && ts > t-Ring; ts-- {
+			c := min(ks.Started[ringAt(ts)], left)
+			if c <= 0 {
+				continue
+			}
+			left -= c
+			addAt(&ends, max(r.life-int(t-ts), 1), float64(c))
+		}
+		if left > 0 { // age unknown: assume half a life left
+			addAt(&ends, max(r.life/2, 1), float64(left))
+		}
+		running := float64(f[k].running)
+		for j := 1; j <= horizon; j++ {
+			running += starts[j] - ends[j]
+			delta[j] += r.run*running + r.start*starts[j] + r.end*ends[j]
+		}
+	}
+	// A wall the metric has been seen pressed against (an empty queue) clips the prediction,
+	// so an excess in flight is not taken for a reserve that will carry on.
+	lo, hi := math.Inf(-1), math.Inf(1)
+	if s.WallLo {
+		lo = s.Lo
+	}
+	if s.WallHi {
+		hi = s.Hi
+	}
+	free[0] = pv
+	for j := 1; j <= horizon; j++ {
+		free[j] = math.Min(math.Max(free[j-1]+delta[j], lo), hi)
+	}
+}
+
+func addAt(a *[Ring]float64, j int, v float64) {
+	if j >= 1 && j < Ring {
+		a[j] += v
+	}
 }
