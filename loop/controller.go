@@ -122,3 +122,18 @@ func (c *Controller) Restore(s State) { c.state = s }
 
 // Config returns the controller's config.
 func (c *Controller) Config() Config { return c.cfg }
+
+// Terms returns the controller's internal values (learned drift, per-unit effects, timings).
+func (c *Controller) Terms() Terms { return TermsOf(&c.cfg, &c.state) }
+
+// TermsOf computes the named internal values of a state.
+func TermsOf(cfg *Config, s *State) Terms {
+	w, k := kindResponse(cfg, s, Warmer), kindResponse(cfg, s, Cooler)
+	return Terms{
+		Drift:         s.Theta[pDrift] + s.Drift,
+		WarmerPerUnit: unitResponse(w.run, w.start, w.end, w.lag, w.life, w.horizon),
+		CoolerPerUnit: unitResponse(k.run, k.start, k.end, k.lag, k.life, k.horizon),
+		WarmerLag:     s.Kinds[Warmer].Lag, WarmerLife: s.Kinds[Warmer].Life,
+		CoolerLag: s.Kinds[Cooler].Lag, CoolerLife: s.Kinds[Cooler].Life,
+	}
+}

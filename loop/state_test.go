@@ -1,0 +1,110 @@
+package loop
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestStateRoundTripResumesTheSameDecisions(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Delay = time.Second
+	a := New(cfg)
+	p := newTaskPlant(5, 20)
+	epoch := time.Unix(1e9, 0)
+	for i := 0; i < 150; i++ {
+		p.tick(a, epoch.Add(time.Duration(i)*time.Second), 30)
+	}
+	st := a.State()
+	b, err := MarshalState(&st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > 16<<10 {
+		t.Fatalf("state is %d bytes; it must stay small (checkpointed every few ticks)", len(b))
+	}
+	restored, err := UnmarshalState(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bctl := New(cfg)
+	bctl.Restore(restored)
+	if bctl.Terms() != a.Terms() {
+		t.Fatalf("terms differ after restore: %+v vs %+v", bctl.Terms(), a.Terms())
+	}
+	// Same plant, two controllers from the same state: identical decisions.
+	p2 := *p
+	for i := 150; i < 200; i++ {
+		now := epoch.Add(time.Duration(i) * time.Second)
+		da, db := p.tick(a, now, 30), p2.tick(bctl, now, 30)
+		if da != db {
+			t.Fatalf("tick %d: original decided %+v, restored %+v", i, da, db)
+		}
+	}
+}
+
+func TestUnmarshalStateRefusesFutureAndCorruptStates(t *testing.T) {
+	good := NewState()
+	b, _ := MarshalState(&good)
+	future := strings.Replace(string(b), `"v":1`, `"v":99`, 1)
+	for name, tc := range map[string]string{
+		"future version": future,
+		"not json":       "{{{",
+		"no version":     `{"tick":3}`,
+		"nan model":      strings.Replace(string(b), `"theta":[0,`, `"theta":["x",`, 1),
+	} {
+		if _, err := UnmarshalState([]byte(tc)); !errors.Is(err, ErrState) {
+			t.Errorf("%s: got %v, want ErrState", name, err)
+		}
+	}
+	if _, err := UnmarshalState(b); err != nil {
+		t.Fatalf("a fresh state must load: %v", err)
+	}
+}
+
+func TestStateSizeDoesNotGrowWithTicks(t *testing.T) {
+	cfg := DefaultConfig()
+	c := New(cfg)
+	p := newTaskPlant(3, 10)
+	epoch := time.Unix(1e9, 0)
+	size := func() int {
+		s := c.State()
+		b, _ := json.Marshal(&s)
+		return len(b)
+	}
+	for i := 0; i < 200; i++ {
+		p.tick(c, epoch.Add(time.Duration(i)*time.Second), 10)
+	}
+	at200 := size()
+	for i := 200; i < 5000; i++ {
+		p.tick(c, epoch.Add(time.Duration(i)*time.Second), 10+float64(i%7))
+	}
+	// Numbers may print with more digits, never more entries.
+	if at5000 := size(); at5000 > at200+512 {
+		t.Fatalf("state grew from %d to %d bytes", at200, at5000)
+	}
+}
+
+func TestMissIsNotANumber(t *testing.T) {
+	for name, in := range map[string]Input{
+		"metric miss": {Metric: Sample{}, Target: Sample{Value: 5, OK: true}},
+		"target miss": {Metric: Sample{Value: 1, OK: true}, Target: Sample{}},
+		"metric NaN":  {Metric: Sample{Value: math.NaN(), OK: true}, Target: Sample{Value: 5, OK: true}},
+		"metric +Inf": {Metric: Sample{Value: math.Inf(1), OK: true}, Target: Sample{Value: 5, OK: true}},
+		"target -Inf": {Metric: Sample{Value: 1, OK: true}, Target: Sample{Value: math.Inf(-1), OK: true}},
+	} {
+		c := New(DefaultConfig())
+		before := c.State()
+		d := c.Step(in)
+		if !d.Miss || d.Warmers != 0 || d.Coolers != 0 {
+			t.Errorf("%s: decided %+v, want a miss and no units", name, d)
+		}
+		after := c.State()
+		if after.Theta != before.Theta {
+			t.Errorf("%s: the model learned from a miss", name)
+		}
+	}
+}
