@@ -1,4 +1,82 @@
 // Package loop is the controller: the pure decision step that holds a metric at a target by
 // asking for warmer and cooler units, the metric and target sources it reads, and the runner
 // that ticks it. It imports nothing else of this module.
+//
+// # The controller, in plain words
+//
+// Every tick the controller is given the metric (PV), the target (SP), the time, and the task
+// ledger: per kind (warmer, cooler) how many units are pending (launched, not yet running), how
+// many are running, and how many of last tick's request were not granted. It returns how many
+// units of each kind to launch now. Step is pure: the same state and input give the same
+// decision; it allocates nothing and keeps a fixed-size state (a few KiB as JSON).
+//
+//  1. It reads the ledger as flows. From two consecutive ledgers and what it asked for, it
+//     derives how many units were granted, started and ended since the last tick, and keeps
+//     the last Ring ticks of launches and starts. Matching starts to launches oldest-first
+//     gives the lag (launch to start) and matching ends to starts gives the life (start to
+//     end) of each kind; both are learned as moving averages. Ends caused by coolers killing
+//     warmer tasks are counted as the cooler's doing, not the warmer's.
+//
+//  2. It learns how the metric answers. The change of the metric from one tick to the next
+//     is modelled as a drift plus, per kind, an effect per running unit per tick (a queue
+//     drained by consumers), an effect when a unit starts, and one when it ends (a count of
+//     running tasks goes up at the start and down at the end). Recursive least squares with
+//     forgetting (Lookback ticks of memory) fits these seven numbers, sign included: a warmer
+//     that in fact lowers the metric is learned as such. The model starts as the original
+//     Relay's assumption (one unit moves the metric by one while it runs) but holds it loosely,
+//     so the first responses replace it. A faster estimate of what the model leaves
+//     unexplained (DriftGain) follows a changing disturbance, such as a new arrival rate.
+//
+//  3. It knows about walls. A queue cannot be emptier than empty: when the metric sits at
+//     exactly its highest (or lowest) value ever seen and moved less than the model expected,
+//     the tick is censored (it only says the effect was at least that large) and the wall is
+//     remembered. Predictions are clipped at a known wall, so units already in flight that
+//     would push past it are not mistaken for a reserve.
+//
+//  4. It predicts, then decides. With what is already in flight (pending units start after
+//     the lag counted from their launch, running units end after the life counted from their
+//     start) and the drift, it predicts the metric over the next ticks. For each kind that
+//     exists, it takes the predicted gap to the target at that kind's coincidence point (the
+//     first tick a unit launched now would act, plus Coincidence-1 ticks of its life) and
+//     divides it by what one unit does by then. The kind that moves the metric the right way
+//     most per unit is asked for round(gap / per-unit effect) units, bounded by MaxPerTick and
+//     by MaxInFlight minus what is in flight. Inside the Tolerance band it does nothing.
+//
+// Why it does not over-drive a lagging plant: units in flight are in the prediction, so a unit
+// is asked for once, not again on every tick until it shows (the original asked for the whole
+// error every tick and launched about 390 tasks for a target of 50 with a 10-tick lag).
+//
+// Why it does not wind up after starvation: there is no integral of the error. Each tick's
+// request is recomputed from the metric and what is actually in flight; what the cluster did
+// not grant is withdrawn, not accumulated. The controller's integral terms (the drift and the
+// recent disturbance) are learned from how the metric moves given what really ran, so a tick
+// with nothing granted teaches them the truth (the drift) rather than a debt. When offers
+// return, it asks for what the gap needs then, no more.
+//
+// Why it cannot deadlock: if the error stays outside max(1, Tolerance) for ProbeAfter ticks
+// without any request, it asks for one unit anyway: of a kind believed to help, or, if none
+// is, of a kind not yet seen working (its sign may be the opposite of its name).
+//
+// The first moves of a kind not yet seen working are scaled by Caution, since the prior is a
+// guess.
+//
+// # Tunables and defaults (flag names; a scenario's "controller" object uses them too)
+//
+//	max-per-tick   1000 (cmd default 100)  units of one kind asked for in one tick
+//	max-in-flight  10000 (cmd default 1000) units of one kind pending or running at once
+//	tolerance      0      no action while |predicted gap| <= tolerance (metric units)
+//	lookback       100    ticks of memory of the response model
+//	caution        0.5    scale of the first moves of a kind not yet seen working
+//	coincidence    1      ticks of a new unit's life the decision looks ahead
+//	probe-after    20     ticks of persistent error without action before one unit is tried
+//	drift-gain     0.3    how fast the recent-disturbance estimate follows the residual
+//
+// # State
+//
+// State holds the tick count, the last metric, the model (seven numbers and their covariance),
+// the walls, and per kind the last Ring ticks of launches and starts, the learned lag and life
+// and the ledger counts of the previous tick. It is versioned (StateVersion); MarshalState and
+// UnmarshalState convert it for checkpoints, refusing a newer version or a state that does not
+// hold together. A new leader that restores it resumes with the learned model; after a gap of
+// several ticks (Config.Delay tells the tick length) it shifts its history so ages stay right.
 package loop
