@@ -29,8 +29,8 @@ type Config struct {
 	CoolerKills bool `json:"-"`
 	// Caution scales the first moves of a kind not yet seen working (0 < Caution <= 1).
 	Caution float64 `json:"caution"`
-	// Coincidence: how many ticks of a new unit's running life the decision looks ahead (>= 1).
-	// 1 judges a unit by its first tick of effect (fast; right for plants that respond at once).
+	// Coincidence: the most ticks of a new unit's running life the decision looks ahead, for
+	// units whose effect builds up while they run (>= 1; 1 judges every unit by its first tick).
 	Coincidence int `json:"coincidence"`
 	// ProbeAfter: ticks of a persistent error without action before the controller acts with a
 	// single unit anyway (> 0). This is what rules out a deadlock.
@@ -51,7 +51,7 @@ func (c *Config) has(k Kind) bool {
 func DefaultConfig() Config {
 	return Config{
 		HasWarmer: true, MaxPerTick: 1000, MaxInFlight: 10000, Tolerance: 0, Lookback: 100,
-		Caution: 0.5, Coincidence: 1, ProbeAfter: 20, DriftGain: 0.3,
+		Caution: 0.5, Coincidence: 30, ProbeAfter: 20, DriftGain: 0.3,
 	}
 }
 

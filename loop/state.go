@@ -44,8 +44,10 @@ type KindState struct {
 	// Lag and Life: learned ticks from launch to start, and from start to end (0 = not seen yet).
 	Lag  float64 `json:"lag"`
 	Life float64 `json:"life"`
-	// Units: units seen starting, ever (how much the controller has seen of this kind).
+	// Units: units seen starting, ever (how much the controller has timed of this kind).
 	Units float64 `json:"units"`
+	// Seen: unit-ticks of this kind (starts plus running) the model has learned from.
+	Seen float64 `json:"seen"`
 }
 
 // State is everything the controller remembers between ticks: a fixed-size value (no slices,
@@ -74,10 +76,25 @@ type State struct {
 	// expected: a wall, such as an empty queue. Cleared when the metric goes past it.
 	WallHi bool `json:"wall_hi"`
 	WallLo bool `json:"wall_lo"`
+	// Held is the last tick's movement, learned from at the next tick.
+	Held Sample1 `json:"held"`
 	// Idle counts ticks since the last tick that asked for units.
 	Idle int32 `json:"idle"`
 	// Kinds: [Warmer], [Cooler].
 	Kinds [2]KindState `json:"kinds"`
+}
+
+// Sample1 is one tick's movement of the metric with what was running, held for a tick.
+type Sample1 struct {
+	OK bool             `json:"ok"`
+	X  [nParams]float64 `json:"x"`
+	Y  float64          `json:"y"`
+	PV float64          `json:"pv"`
+	// NewHi/NewLo: the metric set a new extreme; AtHi/AtLo: it was back at exactly one.
+	NewHi bool `json:"new_hi"`
+	NewLo bool `json:"new_lo"`
+	AtHi  bool `json:"at_hi"`
+	AtLo  bool `json:"at_lo"`
 }
 
 // NewState returns the state of a controller that has seen nothing: its model is the original

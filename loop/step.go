@@ -22,28 +22,53 @@ func Step(cfg *Config, s *State, in Input) Decision {
 	f[Warmer] = observe(cfg, s, Warmer, t, in.Ledger.Warmer, f[Cooler], learn)
 
 	pvOK := in.Metric.OK && finite(in.Metric.Value)
+	pv := in.Metric.Value
+	// The model learns each tick's movement one tick late: only the next metric tells whether
+	// a new extreme was a wall (the metric stays exactly there) or just a high point.
+	if s.Held.OK {
+		h := &s.Held
+		top := h.AtHi || (h.NewHi && pvOK && pv == h.PV)
+		bottom := h.AtLo || (h.NewLo && pvOK && pv == h.PV)
+		learnModel(cfg, s, &h.X, h.Y, top, bottom)
+		h.OK = false
+	}
+	surprised := false
 	if learn && pvOK && s.PrevOK {
-		learnModel(cfg, s, &f, in.Metric.Value)
+		h := &s.Held
+		regressors(&h.X, &f)
+		h.Y, h.PV, h.OK = pv-s.PrevPV, pv, true
+		// The metric moved far from what the model expects with units acting: wait a tick to
+		// learn from it rather than act on a model it has just contradicted.
+		yhat := dot(&s.Theta, &h.X)
+		acting := h.X[pWarmRun]+h.X[pWarmStart]+h.X[pCoolRun]+h.X[pCoolStart] > 0
+		surprised = acting && math.Abs(h.Y-yhat) > math.Max(math.Abs(yhat), 1)+cfg.Tolerance
+		h.NewHi, h.NewLo = pv > s.Hi, pv < s.Lo
+		h.AtHi, h.AtLo = pv == s.Hi && s.Hi != s.Lo, pv == s.Lo && s.Hi != s.Lo
 	}
 	if pvOK {
 		if !s.HasSeen {
-			s.Hi, s.Lo, s.HasSeen = in.Metric.Value, in.Metric.Value, true
+			s.Hi, s.Lo, s.HasSeen = pv, pv, true
 		}
-		if in.Metric.Value > s.Hi {
-			s.Hi, s.WallHi = in.Metric.Value, false
+		if pv > s.Hi {
+			s.Hi, s.WallHi = pv, false
 		}
-		if in.Metric.Value < s.Lo {
-			s.Lo, s.WallLo = in.Metric.Value, false
+		if pv < s.Lo {
+			s.Lo, s.WallLo = pv, false
 		}
 	}
-	s.PrevPV, s.PrevOK = in.Metric.Value, pvOK
+	s.PrevPV, s.PrevOK = pv, pvOK
 
 	starved := f[Warmer].granted < s.Kinds[Warmer].Asked || f[Cooler].granted < s.Kinds[Cooler].Asked
 	if !pvOK || !in.Target.OK || !finite(in.Target.Value) {
 		s.Kinds[Warmer].Asked, s.Kinds[Cooler].Asked = 0, 0
 		return Decision{Miss: true, Starved: starved}
 	}
-	d := decide(cfg, s, &f, in.Metric.Value, in.Target.Value)
+	var d Decision
+	if surprised {
+		d = Decision{Error: in.Target.Value - pv}
+	} else {
+		d = decide(cfg, s, &f, pv, in.Target.Value)
+	}
 	d.Starved = starved
 	s.Kinds[Warmer].Asked, s.Kinds[Cooler].Asked = int32(d.Warmers), int32(d.Coolers)
 	if d.Warmers+d.Coolers > 0 {
@@ -124,28 +149,25 @@ func observe(cfg *Config, s *State, k Kind, t int64, c KindCounts, cooler flows,
 	return f
 }
 
-// learnModel updates the response model with this tick's change of the metric. A change that
-// was clipped by a wall (the metric back at exactly its highest or lowest value, moving less
-// than the model expects) is censored: it can only tell the model that the true effect was at
-// least that large, so it is used only when the model expected less.
-func learnModel(cfg *Config, s *State, f *[2]flows, pv float64) {
-	var x [nParams]float64
-	regressors(&x, f)
-	y := pv - s.PrevPV
-	yhat := dot(&s.Theta, &x)
-	atTop := s.HasSeen && pv == s.Hi && pv != s.Lo
-	atBottom := s.HasSeen && pv == s.Lo && pv != s.Hi
-	if atTop && yhat > y {
+// learnModel updates the response model with one tick's movement y of the metric. A movement
+// that ended against a wall (the metric at exactly its highest or lowest value, moving less
+// than the model expects) is censored: it only tells the model that the true effect was at
+// least that large, so it is used only when the model expected less, and the wall is noted.
+func learnModel(cfg *Config, s *State, x *[nParams]float64, y float64, top, bottom bool) {
+	yhat := dot(&s.Theta, x)
+	s.Kinds[Warmer].Seen += x[pWarmStart] + x[pWarmRun]
+	s.Kinds[Cooler].Seen += x[pCoolStart] + x[pCoolRun]
+	if top && yhat > y {
 		s.WallHi = true
 		return
 	}
-	if atBottom && yhat < y {
+	if bottom && yhat < y {
 		s.WallLo = true
 		return
 	}
 	lambda := 1 - 1/float64(cfg.Lookback)
-	rlsUpdate(s, &x, y, lambda)
-	resid := y - dot(&s.Theta, &x)
+	rlsUpdate(s, x, y, lambda)
+	resid := y - dot(&s.Theta, x)
 	s.Drift += cfg.DriftGain * (resid - s.Drift)
 }
 
@@ -171,7 +193,14 @@ func kindResponse(cfg *Config, s *State, k Kind) response {
 		r.lag, r.life = 1, w.life
 		r.run, r.start, r.end = -w.run, -w.start, -w.end
 	}
-	r.horizon = min(r.lag+min(r.life, cfg.Coincidence)-1, Ring-1)
+	// A unit whose effect builds up while it runs (a consumer draining a queue) is judged by
+	// what it has done at the end of its life (up to Coincidence ticks of it); a unit whose
+	// effect is there as long as it runs (a server counted while up) by its first tick.
+	r.horizon = r.lag
+	if life := min(r.life, cfg.Coincidence); math.Abs(r.run)*float64(life) > math.Abs(r.start) {
+		r.horizon = r.lag + life - 1
+	}
+	r.horizon = min(r.horizon, Ring-1)
 	return r
 }
 
@@ -213,7 +242,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64) Decision {
 	if best.kind >= 0 {
 		d.Predicted = sp - best.gap
 		units := math.Floor(best.units + 0.5)
-		if s.Kinds[best.kind].Units < confirmUnits && cfg.Caution < 1 {
+		if s.Kinds[best.kind].Seen < confirmUnits && cfg.Caution < 1 {
 			units = math.Ceil(best.units * cfg.Caution)
 		}
 		if units < 1 && s.Idle >= int32(cfg.ProbeAfter) && math.Abs(sp-pv) > math.Max(1, band) {
@@ -226,7 +255,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64) Decision {
 	// of a kind not yet seen working: its sign may be the opposite of its name.
 	if s.Idle >= int32(cfg.ProbeAfter) && math.Abs(sp-pv) > math.Max(1, band) {
 		for k := Warmer; k <= Cooler; k++ {
-			if cfg.has(k) && s.Kinds[k].Units < confirmUnits && f[k].pending+f[k].running == 0 {
+			if cfg.has(k) && s.Kinds[k].Seen < confirmUnits && f[k].pending+f[k].running == 0 {
 				setUnits(cfg, &d, k, 1, f)
 				return d
 			}
