@@ -70,6 +70,12 @@ func TestDashboardRendersTicksWithGaps(t *testing.T) {
 		t.Errorf("leader page shows an alert: %q", res.Banner)
 	}
 
+	// The same page on a 1920x1080 screen.
+	big := dashtest.Inspect(t, leader.http.URL+"/", dashtest.Options{Width: 1920, Height: 1080, MinPoints: n - 6, Name: "dashboard-1080p.png"})
+	if big.Points != res.Points || big.Gaps != 1 {
+		t.Errorf("1920x1080: %d points, %d gaps; want the same as at 1366x768", big.Points, big.Gaps)
+	}
+
 	// A follower's dashboard shows the leader's data, fetched through its /api/history.
 	follower := newReplica(t, Status{Role: RoleFollower, ID: "replica-b"})
 	follower.m.ZKSession(ZKConnected)
