@@ -59,7 +59,8 @@ func Check(t testing.TB, url string) (points int, pngPath string) {
 // Chromium returns the path of the Chromium binary, if there is one.
 func Chromium() (string, bool) {
 	if p := os.Getenv("RELAY_CHROMIUM"); p != "" {
-		return p, true
+		path, err := exec.LookPath(p)
+		return path, err == nil
 	}
 	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
 		if p, err := exec.LookPath(name); err == nil {
