@@ -1,0 +1,100 @@
+package sim
+
+import "math"
+
+// Figures are the control figures of one run (FORMAT.md, "Figures computed from the CSV").
+type Figures struct {
+	// IAE is the sum over ticks of |SP - PV|.
+	IAE float64
+	// Overshoot is the largest excursion of PV past SP in the direction of the last approach,
+	// over all target steps; Overshoots has one value per target step.
+	Overshoot  float64
+	Overshoots []float64
+	// PostStarve has one entry per starved window that ends inside the run.
+	PostStarve []StarveFigure
+	// Cost is the units executed (granted), both kinds.
+	Cost int
+	// Deadlock: a run of DeadlockTicks+ ticks with |SP - PV| > 1, nothing executed, supply
+	// available, and an action that exists able to move the metric toward SP.
+	Deadlock   bool
+	DeadlockAt int // first tick of the first deadlocked run (-1 = none)
+}
+
+// StarveFigure is the overshoot after one starved window.
+type StarveFigure struct {
+	Start, End int
+	// ErrorLeft is |SP - PV| at the window's end (tick End).
+	ErrorLeft float64
+	// Overshoot is the largest excursion of PV past SP, away from the side PV was on at the
+	// window's end, over the 50 ticks from End (cut at the first target step in that time).
+	Overshoot float64
+}
+
+// OK reports whether the overshoot is at most 10% of the error left.
+func (f StarveFigure) OK() bool { return f.Overshoot <= 0.1*f.ErrorLeft+1e-9 }
+
+// Figure windows, in ticks.
+const (
+	PostStarveTicks = 50
+	DeadlockTicks   = 50
+)
+
+// Compute derives the figures from a run's rows.
+func Compute(s *Scenario, rows []Row) Figures {
+	var f Figures
+	f.DeadlockAt = -1
+	dir := 0.0 // direction of the last approach: +1 from below, -1 from above
+	segOver := 0.0
+	inSeg := false
+	run := 0
+	for i, r := range rows {
+		e := r.SP - r.PV
+		f.IAE += math.Abs(e)
+		f.Cost += r.WarmersGranted + r.CoolersGranted
+		// Overshoot per target step.
+		if i == 0 || r.SP != rows[i-1].SP {
+			if inSeg {
+				f.Overshoots = append(f.Overshoots, segOver)
+			}
+			inSeg, segOver = true, 0
+			if e != 0 {
+				dir = math.Copysign(1, e)
+			}
+		}
+		if dir != 0 {
+			segOver = math.Max(segOver, -e*dir)
+		}
+		// Deadlock.
+		stuck := math.Abs(e) > 1 && r.WarmersGranted+r.CoolersGranted == 0 && s.Supply.available(r.Tick) && r.CanHelp
+		if stuck {
+			run++
+			if run >= DeadlockTicks && !f.Deadlock {
+				f.Deadlock, f.DeadlockAt = true, r.Tick-run+1
+			}
+		} else {
+			run = 0
+		}
+	}
+	if inSeg {
+		f.Overshoots = append(f.Overshoots, segOver)
+	}
+	for _, o := range f.Overshoots {
+		f.Overshoot = math.Max(f.Overshoot, o)
+	}
+	for _, w := range s.Supply.Starved {
+		if w[1] <= w[0] || w[1] >= len(rows) {
+			continue
+		}
+		end := rows[w[1]]
+		sf := StarveFigure{Start: w[0], End: w[1], ErrorLeft: math.Abs(end.SP - end.PV)}
+		side := math.Copysign(1, end.SP-end.PV) // +1: PV below SP; past SP is PV - SP > 0
+		for t := w[1]; t < len(rows) && t < w[1]+PostStarveTicks; t++ {
+			if s.Target.stepwise() && rows[t].SP != end.SP {
+				break
+			}
+			sf.Overshoot = math.Max(sf.Overshoot, (rows[t].PV-rows[t].SP)*side)
+		}
+		f.PostStarve = append(f.PostStarve, sf)
+	}
+	return f
+}
