@@ -41,10 +41,14 @@ type zkNode struct {
 	bad     error // the last read found it corrupt or from a newer schema; Save refuses
 }
 
-// NewZK returns a store under root on conn; every node it creates gets acl. It does no I/O.
+// NewZK returns a store under root on conn; every node it creates gets acl (an open ACL when
+// acl is empty). It does no I/O.
 func NewZK(conn *zk.Conn, root string, acl []zk.ACL, log hclog.Logger) *ZKStore {
 	if log == nil {
 		log = hclog.NewNullLogger()
+	}
+	if len(acl) == 0 {
+		acl = zk.WorldACL(zk.PermAll)
 	}
 	root = path.Clean("/" + root)
 	return &ZKStore{conn: conn, root: root, cpPath: path.Join(root, "checkpoint"), fwPath: path.Join(root, "framework-id"),
