@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"reflect"
 	"strings"
 
 	"github.com/relay-mesos/relay-mesos/loop"
@@ -145,13 +146,23 @@ func Load(path string) (*Scenario, error) {
 }
 
 // The file's shape: pointers tell a missing field from a zero.
+// Each object is decoded on its own so that an unknown or mistyped field is named with its path.
 type fileScenario struct {
 	Ticks      *int            `json:"ticks"`
-	Target     *fileTarget     `json:"target"`
-	Plant      *filePlant      `json:"plant"`
-	Supply     *fileSupply     `json:"supply"`
-	Relay      *fileRelay      `json:"relay"`
+	Target     json.RawMessage `json:"target"`
+	Plant      json.RawMessage `json:"plant"`
+	Supply     json.RawMessage `json:"supply"`
+	Relay      json.RawMessage `json:"relay"`
 	Controller json.RawMessage `json:"controller"`
+}
+
+// decodeObject decodes an optional sub-object into *dst (left nil when absent or null).
+func decodeObject[T any](raw json.RawMessage, name string, dst **T) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	*dst = new(T)
+	return strictDecode(raw, *dst, name)
 }
 
 type fileTarget struct {
@@ -214,10 +225,19 @@ func jsonError(err error, prefix string) error {
 	switch {
 	case errors.As(err, &te):
 		f := te.Field
-		if prefix != "" {
+		switch {
+		case f == "" && prefix == "":
+			f = "scenario"
+		case f == "":
+			f = prefix
+		case prefix != "":
 			f = prefix + "." + f
 		}
-		return fieldError(f, "expected %s, got JSON %s", te.Type, te.Value)
+		want := te.Type.String()
+		if te.Type.Kind() == reflect.Struct {
+			want = "an object"
+		}
+		return fieldError(f, "expected %s, got JSON %s", want, te.Value)
 	case errors.As(err, &se):
 		return fmt.Errorf("%w: invalid JSON at byte %d: %v", ErrScenario, se.Offset, err)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -243,17 +263,31 @@ func Parse(b []byte) (*Scenario, error) {
 	if s.Ticks <= 0 || s.Ticks > 10_000_000 {
 		return nil, fieldError("ticks", "must be in 1..10000000, got %d", s.Ticks)
 	}
+	var (
+		ft *fileTarget
+		fp *filePlant
+		fs *fileSupply
+		fr *fileRelay
+	)
+	for _, err := range []error{
+		decodeObject(f.Target, "target", &ft), decodeObject(f.Plant, "plant", &fp),
+		decodeObject(f.Supply, "supply", &fs), decodeObject(f.Relay, "relay", &fr),
+	} {
+		if err != nil {
+			return nil, err
+		}
+	}
 	var err error
-	if s.Target, err = parseTarget(f.Target); err != nil {
+	if s.Target, err = parseTarget(ft); err != nil {
 		return nil, err
 	}
-	if s.Plant, err = parsePlant(f.Plant); err != nil {
+	if s.Plant, err = parsePlant(fp); err != nil {
 		return nil, err
 	}
-	if s.Supply, err = parseSupply(f.Supply); err != nil {
+	if s.Supply, err = parseSupply(fs); err != nil {
 		return nil, err
 	}
-	if s.Relay, err = parseRelay(f.Relay); err != nil {
+	if s.Relay, err = parseRelay(fr); err != nil {
 		return nil, err
 	}
 	cfg := loop.DefaultConfig()
