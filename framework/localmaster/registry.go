@@ -1,0 +1,203 @@
+package localmaster
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+)
+
+// registryVersion is the format of WorkDir/registry.json.
+const registryVersion = 1
+
+// registry is what survives a restart of the master process: frameworks (ids, FrameworkInfo,
+// failover timeouts, subscriptions), removed framework ids, live tasks with their pids and
+// unacknowledged updates, and the bounded completed-task and launches logs.
+type registry struct {
+	Version             int                  `json:"version"`
+	MasterID            string               `json:"master_id"`
+	FrameworkSeq        int                  `json:"framework_seq"`
+	OfferSeq            int                  `json:"offer_seq"`
+	Frameworks          []regFramework       `json:"frameworks"`
+	Removed             map[string]time.Time `json:"removed"`
+	CompletedFrameworks []FrameworkState     `json:"completed_frameworks"`
+	Tasks               []regTask            `json:"tasks"`
+	Completed           []TaskState          `json:"completed_tasks"`
+	Launches            []Launch             `json:"launches"`
+}
+
+type regFramework struct {
+	ID             string          `json:"id"`
+	Info           json.RawMessage `json:"info"` // mesos.FrameworkInfo as JSON
+	Subscriptions  []Subscription  `json:"subscriptions"`
+	Suppressed     []string        `json:"suppressed_roles"`
+	RegisteredAt   time.Time       `json:"registered_at"`
+	DisconnectedAt time.Time       `json:"disconnected_at"`
+}
+
+type regTask struct {
+	ID           string            `json:"id"`
+	FrameworkID  string            `json:"framework_id"`
+	Info         json.RawMessage   `json:"info"` // mesos.TaskInfo as JSON
+	ExecutorID   string            `json:"executor_id"`
+	Group        string            `json:"group,omitempty"`
+	State        string            `json:"state"`
+	Message      string            `json:"message,omitempty"`
+	Sandbox      string            `json:"sandbox"`
+	LaunchedAt   time.Time         `json:"launched_at"`
+	EndedAt      time.Time         `json:"ended_at"`
+	Stream       string            `json:"stream"`
+	Subscription int               `json:"subscription"`
+	PID          int               `json:"pid"`
+	ProcStart    uint64            `json:"proc_start"`
+	Killing      bool              `json:"killing,omitempty"`
+	Pending      []json.RawMessage `json:"pending_updates,omitempty"` // mesos.TaskStatus as JSON
+}
+
+// persistLocked writes the registry atomically (temporary file + rename), so a kill -9 of
+// the master process at any moment leaves either the old or the new registry. There is no
+// fsync: the registry survives a process crash, not a machine crash.
+func (m *Master) persistLocked() {
+	reg := registry{
+		Version: registryVersion, MasterID: m.masterID, FrameworkSeq: m.fwSeq, OfferSeq: m.offerSeq,
+		Removed: m.removed, CompletedFrameworks: m.completedFw, Completed: m.completed, Launches: m.launches,
+	}
+	for _, id := range m.fwOrder {
+		fw := m.frameworks[id]
+		if fw == nil {
+			continue
+		}
+		info, err := json.Marshal(&fw.info)
+		if err != nil {
+			m.persistFailed(err)
+			return
+		}
+		rf := regFramework{ID: fw.id, Info: info, Subscriptions: fw.subs, RegisteredAt: fw.registeredAt, DisconnectedAt: fw.disconnectedAt}
+		for r := range fw.suppressed {
+			rf.Suppressed = append(rf.Suppressed, r)
+		}
+		reg.Frameworks = append(reg.Frameworks, rf)
+		for _, t := range fw.sortedTasks() {
+			ti, err := json.Marshal(&t.info)
+			if err != nil {
+				m.persistFailed(err)
+				return
+			}
+			rt := regTask{
+				ID: t.id, FrameworkID: fw.id, Info: ti, ExecutorID: t.executorID, Group: t.group,
+				State: t.state.String(), Message: t.message, Sandbox: t.sandbox, LaunchedAt: t.launchedAt,
+				EndedAt: t.endedAt, Stream: t.stream, Subscription: t.subNumber, PID: t.pid,
+				ProcStart: t.procStart, Killing: t.killing,
+			}
+			for i := range t.pending {
+				b, err := json.Marshal(&t.pending[i])
+				if err != nil {
+					m.persistFailed(err)
+					return
+				}
+				rt.Pending = append(rt.Pending, b)
+			}
+			reg.Tasks = append(reg.Tasks, rt)
+		}
+	}
+	b, err := json.Marshal(&reg)
+	if err != nil {
+		m.persistFailed(err)
+		return
+	}
+	tmp := m.regPath + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		m.persistFailed(err)
+		return
+	}
+	if err := os.Rename(tmp, m.regPath); err != nil {
+		m.persistFailed(err)
+		return
+	}
+	m.persistErr = nil
+}
+
+func (m *Master) persistFailed(err error) {
+	if m.persistErr == nil {
+		m.log.Error("registry write failed", "path", m.regPath, "error", err)
+	}
+	m.persistErr = err
+}
+
+// recover loads the registry if there is one. Frameworks come back disconnected (they may
+// re-subscribe with their id; their failover timers restart when Run starts). Live tasks are
+// adopted by pid and watched by polling; tasks that were still launching (no pid) end
+// TASK_FAILED, since their launch was cut short.
+func (m *Master) recover() error {
+	b, err := os.ReadFile(m.regPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var reg registry
+	if err := json.Unmarshal(b, &reg); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	if reg.Version != registryVersion {
+		return fmt.Errorf("registry version %d, want %d", reg.Version, registryVersion)
+	}
+	m.masterID, m.fwSeq, m.offerSeq = reg.MasterID, reg.FrameworkSeq, reg.OfferSeq
+	m.agentID = m.masterID + "-S0"
+	for id, at := range reg.Removed {
+		m.removed[id] = at
+	}
+	m.completedFw, m.completed, m.launches = reg.CompletedFrameworks, reg.Completed, reg.Launches
+	now := m.now()
+	for _, rf := range reg.Frameworks {
+		fw := &framework{id: rf.ID, tasks: map[string]*task{}, subs: rf.Subscriptions, registeredAt: rf.RegisteredAt, disconnectedAt: now}
+		if err := json.Unmarshal(rf.Info, &fw.info); err != nil {
+			return fmt.Errorf("framework %s: %w", rf.ID, err)
+		}
+		fw.setSuppressed(rf.Suppressed)
+		m.frameworks[fw.id] = fw
+		m.fwOrder = append(m.fwOrder, fw.id)
+	}
+	adopted := 0
+	for _, rt := range reg.Tasks {
+		fw := m.frameworks[rt.FrameworkID]
+		if fw == nil {
+			continue
+		}
+		t := &task{
+			id: rt.ID, fwID: fw.id, executorID: rt.ExecutorID, group: rt.Group, message: rt.Message,
+			sandbox: rt.Sandbox, launchedAt: rt.LaunchedAt, endedAt: rt.EndedAt, stream: rt.Stream,
+			subNumber: rt.Subscription, pid: rt.PID, procStart: rt.ProcStart, killing: rt.Killing, adopted: true,
+		}
+		if err := json.Unmarshal(rt.Info, &t.info); err != nil {
+			return fmt.Errorf("task %s: %w", rt.ID, err)
+		}
+		t.res = fromProto(t.info.Resources)
+		if v, ok := mesos.TaskState_value[rt.State]; ok {
+			t.state = mesos.TaskState(v)
+		}
+		t.terminal = isTerminal(t.state)
+		for _, p := range rt.Pending {
+			var st mesos.TaskStatus
+			if err := json.Unmarshal(p, &st); err != nil {
+				return fmt.Errorf("task %s update: %w", rt.ID, err)
+			}
+			t.pending = append(t.pending, st)
+		}
+		fw.tasks[t.id] = t
+		switch {
+		case t.terminal:
+		case t.pid == 0:
+			m.agentUpdateLocked(fw, t, mesos.TASK_FAILED, mesos.SOURCE_AGENT, ptr(mesos.REASON_AGENT_RESTARTED),
+				"launch interrupted: the master stopped before the task process started")
+		default:
+			adopted++
+		}
+	}
+	m.log.Info("registry recovered", "master_id", m.masterID, "frameworks", len(m.frameworks), "adopted_tasks", adopted)
+	return nil
+}
