@@ -190,11 +190,21 @@ func srcNumber(out []byte, what string) (float64, error) {
 	if text == "" {
 		return 0, fmt.Errorf("%w: %s is empty", ErrSourceParse, what)
 	}
-	v, err := strconv.ParseFloat(text, 64)
+	v, err := srcParseFloat(text)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %s %q", ErrSourceParse, what, srcClip(text, 60))
 	}
 	return srcCheckFinite(v, what)
+}
+
+// srcParseFloat is strconv.ParseFloat where an out-of-range number is its ±Inf (a miss of
+// class invalid later), not a syntax error.
+func srcParseFloat(s string) (float64, error) {
+	v, err := strconv.ParseFloat(s, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		err = nil
+	}
+	return v, err
 }
 
 // srcCheckFinite turns NaN and Inf into an invalid-class miss.

@@ -150,7 +150,7 @@ func srcJSONField(doc any, path []string) (float64, error) {
 	what := "field " + strings.Join(path, ".")
 	switch v := at.(type) {
 	case json.Number:
-		f, err := strconv.ParseFloat(string(v), 64)
+		f, err := srcParseFloat(string(v))
 		if err != nil {
 			return 0, fmt.Errorf("%w: %s %q", ErrSourceParse, what, v)
 		}
@@ -245,7 +245,7 @@ func (s *srcProm) Read(ctx context.Context, _ time.Time) (float64, error) {
 	if !ok {
 		return 0, fmt.Errorf("%w: prometheus sample value is not a string", ErrSourceParse)
 	}
-	v, perr := strconv.ParseFloat(str, 64)
+	v, perr := srcParseFloat(str)
 	if perr != nil {
 		return 0, fmt.Errorf("%w: prometheus sample value %q", ErrSourceParse, srcClip(str, 60))
 	}
