@@ -44,6 +44,9 @@ func AcquireFileLock(ctx context.Context, dir string, log hclog.Logger) (*FileLo
 		log = hclog.NewNullLogger()
 	}
 	log = log.Named("filelock")
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("file lock: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("file lock: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,9 +73,12 @@ func needZK(t *testing.T) {
 	}
 }
 
-// root gives each test its own chroot.
+// roots numbers the chroots, so that -count=N runs do not share nodes.
+var roots atomic.Int64
+
+// root gives each test (each call) its own chroot.
 func root(t testing.TB) string {
-	return "/test/" + strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	return fmt.Sprintf("/test/%s-%d", strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()), roots.Add(1))
 }
 
 func ctxT(t testing.TB) context.Context {
