@@ -543,3 +543,56 @@ func TestZKSizeBound(t *testing.T) {
 	}
 	mustLoad(t, s, max)
 }
+
+func TestZKPausedLeaderWhoseSessionExpiredIsFenced(t *testing.T) {
+	needZK(t)
+	proxy, err := zktest.NewProxy(server.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	r := root(t)
+	// The old leader talks through the proxy with a short session.
+	old, _, err := zk.Connect([]string{proxy.Addr()}, time.Second, zk.WithLogInfo(false), zk.WithLogger(quiet{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	waitSession(t, old)
+	fOld := candidate(t, old, r)
+	sOld := NewZK(old, r, nil, logger(t))
+	if err := sOld.Save(ctxT(t), fOld, cp(`"old"`)); err != nil {
+		t.Fatal(err)
+	}
+	// It pauses (no traffic) past its session timeout; its election node goes and a new
+	// leader takes over and writes.
+	proxy.Cut()
+	other := connect(t, "", "")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ok, _, err := other.Exists(fOld.NodePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the old leader's node outlived its session by 10s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	fNew := candidate(t, other, r)
+	sNew := NewZK(other, r, nil, logger(t))
+	mustLoad(t, sNew, `"old"`)
+	if err := sNew.Save(ctxT(t), fNew, cp(`"new"`)); err != nil {
+		t.Fatal(err)
+	}
+	// It wakes up: the client opens a fresh session, and the old leader tries to write.
+	proxy.Restore()
+	waitSession(t, old)
+	if err := sOld.Save(ctxT(t), fOld, cp(`"stale"`)); !errors.Is(err, ErrFenced) {
+		t.Fatalf("the woken leader's save: %v, want ErrFenced", err)
+	}
+	mustLoad(t, sNew, `"new"`)
+}
