@@ -247,7 +247,10 @@ func jsonError(err error, prefix string) error {
 		}
 		return fieldError(f, "unknown field")
 	}
-	return fmt.Errorf("%w: %v", ErrScenario, err)
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: invalid JSON: unexpected end of the file", ErrScenario)
+	}
+	return fmt.Errorf("%w: invalid JSON: %v", ErrScenario, err)
 }
 
 // Parse parses and validates a scenario. Every error wraps ErrScenario and names the field.
