@@ -1,7 +1,9 @@
 package localmaster
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -42,6 +44,7 @@ func (s *stream) encode(ev *scheduler.Event) []byte {
 		b, err = ev.Marshal()
 	} else {
 		b, err = json.Marshal(ev)
+		b = stripNulls(b)
 	}
 	if err != nil {
 		// The events are built by this package from valid messages; this cannot happen.
@@ -156,4 +159,78 @@ func (m *Master) streamEnded(s *stream, why string) {
 	}
 	m.log.Info("framework disconnected", "framework_id", fw.id, "stream_id", s.id, "reason", why)
 	m.disconnectLocked(fw)
+}
+
+// stripNulls drops `"key":null` members from JSON objects, keeping member order. mesos-go's
+// generated encoder writes unset repeated fields as null; Mesos omits them.
+func stripNulls(b []byte) []byte {
+	if !bytes.Contains(b, []byte(":null")) {
+		return b
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var out bytes.Buffer
+	type frame struct {
+		object bool
+		n      int // members or elements written
+	}
+	var stack []frame
+	var pendingKey []byte
+	writeValue := func(v []byte) {
+		if len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			if top.n > 0 {
+				out.WriteByte(',')
+			}
+			top.n++
+			if top.object {
+				out.Write(pendingKey)
+				out.WriteByte(':')
+			}
+		}
+		out.Write(v)
+	}
+	expectKey := func() bool {
+		return len(stack) > 0 && stack[len(stack)-1].object && pendingKey == nil
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			if err == io.EOF {
+				return out.Bytes()
+			}
+			return b
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{', '[':
+				writeValue([]byte{byte(v)})
+				pendingKey = nil
+				stack = append(stack, frame{object: v == '{'})
+			default:
+				stack = stack[:len(stack)-1]
+				out.WriteByte(byte(v))
+			}
+			continue
+		case string:
+			enc, _ := json.Marshal(v)
+			if expectKey() {
+				pendingKey = enc
+				continue
+			}
+			writeValue(enc)
+		case nil:
+			if len(stack) > 0 && stack[len(stack)-1].object {
+				pendingKey = nil
+				continue
+			}
+			writeValue([]byte("null"))
+		case json.Number:
+			writeValue([]byte(v.String()))
+		case bool:
+			writeValue([]byte(strconv.FormatBool(v)))
+		}
+		pendingKey = nil
+	}
 }
