@@ -157,11 +157,17 @@ func learnModel(cfg *Config, s *State, x *[nParams]float64, y float64, top, bott
 	yhat := dot(&s.Theta, x)
 	s.Kinds[Warmer].Seen += x[pWarmStart] + x[pWarmRun]
 	s.Kinds[Cooler].Seen += x[pCoolStart] + x[pCoolRun]
-	if top && yhat > y {
+	// Only units acting at that tick can press the metric against a wall: an expectation from
+	// the drift or from ends alone (often a rounding-size number) is no evidence of one.
+	// And it must have moved clearly less than expected (a quarter of the expected move), not
+	// by a rounding of a model that was right.
+	acting := x[pWarmRun]+x[pWarmStart]+x[pCoolRun]+x[pCoolStart] > 0
+	short := 0.25 * math.Abs(yhat)
+	if acting && top && yhat > y+short {
 		s.WallHi = true
 		return
 	}
-	if bottom && yhat < y {
+	if acting && bottom && yhat < y-short {
 		s.WallLo = true
 		return
 	}
