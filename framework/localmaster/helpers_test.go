@@ -89,6 +89,7 @@ type sched struct {
 	events  chan *scheduler.Event
 	ended   chan error
 	autoAck bool
+	backlog []*scheduler.Event // events read but not yet matched (heartbeats dropped)
 }
 
 func newSched(t *testing.T, m *Master, fi mesos.FrameworkInfo, codec string, autoAck bool) *sched {
@@ -159,9 +160,16 @@ func (s *sched) call(c *scheduler.Call) {
 	}
 }
 
-// waitFor returns the first event matching pred, skipping others; fatal on timeout or end.
+// waitFor returns the first event matching pred, from the backlog or the stream; the
+// events it passes over stay in the backlog. Fatal on timeout or end of stream.
 func (s *sched) waitFor(d time.Duration, what string, pred func(*scheduler.Event) bool) *scheduler.Event {
 	s.t.Helper()
+	for i, e := range s.backlog {
+		if pred(e) {
+			s.backlog = append(s.backlog[:i:i], s.backlog[i+1:]...)
+			return e
+		}
+	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	for {
@@ -173,13 +181,16 @@ func (s *sched) waitFor(d time.Duration, what string, pred func(*scheduler.Event
 			if pred(e) {
 				return e
 			}
+			if e.Type != scheduler.Event_HEARTBEAT {
+				s.backlog = append(s.backlog, e)
+			}
 		case <-timer.C:
 			s.t.Fatalf("timed out after %v waiting for %s", d, what)
 		}
 	}
 }
 
-// none asserts that no event matching pred arrives within d.
+// none asserts that no new event matching pred arrives within d.
 func (s *sched) none(d time.Duration, what string, pred func(*scheduler.Event) bool) {
 	s.t.Helper()
 	timer := time.NewTimer(d)
@@ -192,6 +203,9 @@ func (s *sched) none(d time.Duration, what string, pred func(*scheduler.Event) b
 			}
 			if pred(e) {
 				s.t.Fatalf("unexpected %s: %v", what, e)
+			}
+			if e.Type != scheduler.Event_HEARTBEAT {
+				s.backlog = append(s.backlog, e)
 			}
 		case <-timer.C:
 			return
