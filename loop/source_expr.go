@@ -290,9 +290,12 @@ func srcStat(window srcWindowFunc, stdev bool) func(...any) (any, error) {
 	return func(p ...any) (any, error) {
 		name, n := p[0].(string), int(srcToFloat(p[1]))
 		xs := window(name, n)
-		if need := map[bool]int{false: 1, true: 2}[stdev]; len(xs) < need {
-			return nil, fmt.Errorf("%w: %s(%s, %d) needs %d good reads, has %d", ErrSourceInvalid,
-				map[bool]string{false: "mean", true: "stdev"}[stdev], name, n, need, len(xs))
+		fn, need := "mean", 1
+		if stdev {
+			fn, need = "stdev", 2
+		}
+		if len(xs) < need {
+			return nil, fmt.Errorf("%w: %s(%s, %d) needs %d good reads, has %d", ErrSourceInvalid, fn, name, n, need, len(xs))
 		}
 		var sum float64
 		for _, x := range xs {

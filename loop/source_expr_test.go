@@ -2,6 +2,7 @@ package loop
 
 import (
 	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -233,4 +234,31 @@ func TestWindowRingKeepsTheNewestOldestFirst(t *testing.T) {
 	if got != "3 4 5 " {
 		t.Errorf("last(10) = %q, want 3 4 5", got)
 	}
+}
+
+// FuzzSourceExpr: any expression text either fails to parse with a spec error or reads as
+// a finite number or a classified miss; the // rewrite never moves a character.
+func FuzzSourceExpr(f *testing.F) {
+	for _, seed := range []string{"(qsize - qmin) / (qmax - qmin) * (imax - imin) + imin", "(qsize - qmean) // qstdev",
+		"mean(qsize, 3) // 0", `"a//b"`, "a /* // */ b", "'\\'' // 2", "clamp(neg, 1, 0)", "qsize ** 1e6", "`x` + 1"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		out, _ := srcRewriteFloorDiv(text)
+		if len([]rune(out)) != len([]rune(text)) {
+			t.Fatalf("rewrite changed the length: %q -> %q", text, out)
+		}
+		s, err := ParseSources("expr:"+text, "0", srcTConsts, SourceOptions{})
+		if err != nil {
+			if !errors.Is(err, ErrSourceSpec) {
+				t.Fatalf("error without ErrSourceSpec: %v", err)
+			}
+			return
+		}
+		m, _ := s.Read(context.Background(), time.Unix(0, 0))
+		st, _ := s.Status().Get("metric")
+		if m.OK && !srcFinite(m.Value) || !m.OK && st.LastClass == "" {
+			t.Fatalf("%q: %+v %+v", text, m, st)
+		}
+	})
 }
