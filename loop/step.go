@@ -237,7 +237,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64) Decision {
 		}
 		r := &resp[k]
 		g := unitResponse(r.run, r.start, r.end, r.lag, r.life, r.horizon)
-		gap := sp - free[r.horizon]
+		gap := sp - clip(s, free[r.horizon]+holdingLaunches(s, r))
 		if math.Abs(gap) <= band || g == 0 || math.Signbit(g) != math.Signbit(gap) {
 			continue
 		}
@@ -268,6 +268,36 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64) Decision {
 		}
 	}
 	return d
+}
+
+// holdingLaunches is what the launches of the coming ticks will have done by a kind's
+// coincidence point if they only hold a steady drift that this kind works against: a unit
+// per tick at the rate -drift/(run·life), each launched one tick later than the last. The free
+// prediction carries the whole drift to the coincidence point; without this, units launched
+// now would be asked to cover drift that later launches cover, and a steady offset would
+// remain wherever a unit's life is longer than a tick.
+func holdingLaunches(s *State, r *response) float64 {
+	drift := s.Theta[pDrift] + s.Drift
+	if r.horizon <= r.lag || r.run == 0 || drift == 0 || math.Signbit(drift) == math.Signbit(r.run) {
+		return 0
+	}
+	rate := -drift / (r.run * float64(r.life))
+	var sum float64
+	for j := 1; j <= r.horizon-r.lag; j++ {
+		sum += unitResponse(r.run, r.start, r.end, r.lag, r.life, r.horizon-j)
+	}
+	return rate * sum
+}
+
+// clip bounds a predicted metric by the walls it has been seen pressed against.
+func clip(s *State, v float64) float64 {
+	if s.WallLo {
+		v = math.Max(v, s.Lo)
+	}
+	if s.WallHi {
+		v = math.Min(v, s.Hi)
+	}
+	return v
 }
 
 // setUnits applies the per-tick and in-flight bounds.
