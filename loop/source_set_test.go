@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"go.uber.org/goleak"
 )
 
 var _ Reader = (*Sources)(nil)
@@ -59,6 +60,7 @@ func TestIndependentSlowSourcesAreReadConcurrently(t *testing.T) {
 }
 
 func TestAHangingSourceMissesAtTheTimeoutAndTheOthersStillRead(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	misses := &srcTMisses{}
 	s := srcTParse(t, "cmd:sleep 30", "7", nil, SourceOptions{Timeout: 200 * time.Millisecond, Misses: misses})
 	start := time.Now()
@@ -141,6 +143,7 @@ func TestARunOfMissesIsCountedShownAndLoggedOnce(t *testing.T) {
 }
 
 func TestACancelledReadCountsNothing(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	misses := &srcTMisses{}
 	s := srcTParse(t, "cmd:sleep 30", "1", nil, SourceOptions{Misses: misses, Log: hclog.NewNullLogger()})
 	ctx, cancel := context.WithCancel(context.Background())
