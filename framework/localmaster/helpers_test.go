@@ -59,6 +59,7 @@ func startMaster(t *testing.T, cfg Config) *Master {
 	if cfg.UpdateRetry == 0 {
 		cfg.UpdateRetry = 2 * time.Second
 	}
+	cfg.KillTasksOnExit = true // leave no processes behind
 	m, err := New(cfg, testLogger(t))
 	if err != nil {
 		t.Fatalf("New: %v", err)
