@@ -86,6 +86,7 @@ func (s SourceStatus) Get(name string) (SourceState, bool) {
 // e.g. `--source qsize: invalid source spec: cmd: the command is empty`.
 func ParseSources(metric, target string, named []string, opt SourceOptions) (*Sources, error) {
 	opt = opt.withDefaults()
+	opt.Log = opt.Log.Named("sources")
 	s := &Sources{opt: opt, byName: map[string]*srcNode{}}
 	specs := []string{metric, target}
 	s.nodes = []*srcNode{{name: "metric", flag: "--metric"}, {name: "target", flag: "--target"}}
