@@ -37,6 +37,9 @@ type Status struct {
 	// e.g. loop.Terms); absent on a follower.
 	Controller json.RawMessage `json:"controller,omitempty"`
 	Ledger     LedgerSummary   `json:"ledger"`
+	// Sources is the health of the metric and target sources (opaque JSON: misses in a row,
+	// last error per source), so that a run of misses is visible.
+	Sources json.RawMessage `json:"sources,omitempty"`
 	// Errors and Events: the provider's own, followed by those Metrics keeps, oldest first.
 	Errors []ErrorNote `json:"errors"`
 	Events []Event     `json:"events"`

@@ -1,0 +1,316 @@
+package framework
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/relay-mesos/relay-mesos/loop"
+)
+
+// Task states as the ledger keeps them. Intent: recorded (and checkpointed) before the
+// ACCEPT that launches it is sent; Staging: ACCEPT sent; the rest follow Mesos.
+const (
+	StateIntent   = "intent"
+	StateStaging  = "staging"
+	StateStarting = "starting"
+	StateRunning  = "running"
+	StateKilling  = "killing"
+)
+
+// TaskRecord is one task the framework launched (or adopted).
+type TaskRecord struct {
+	ID    string    `json:"id"`
+	Kind  loop.Kind `json:"k"`
+	State string    `json:"s"`
+	Agent string    `json:"a,omitempty"`
+	// Term is the fencing token of the leader that launched it.
+	Term int64 `json:"t"`
+	// Created and Updated are unix milliseconds.
+	Created int64 `json:"c"`
+	Updated int64 `json:"u"`
+	// Kill: a KILL was sent (a cooler unit in --cooler kill mode, or an adoption refused).
+	Kill bool `json:"x,omitempty"`
+}
+
+// LedgerSnapshot is the ledger as checkpointed: the live tasks, the ID sequence and the
+// failure streak. Ended tasks are not kept, so its size is bounded by the tasks in flight.
+type LedgerSnapshot struct {
+	Seq      uint64       `json:"seq"`
+	Failures int          `json:"failures"`
+	Tasks    []TaskRecord `json:"tasks"`
+}
+
+// Ledger is the task ledger: every live task's ID, kind, agent, state and times. It is safe
+// for concurrent use.
+type Ledger struct {
+	mu       sync.Mutex
+	seq      uint64
+	failures int
+	tasks    map[string]*TaskRecord
+	ended    map[string]string // recently ended task -> terminal state, to ignore repeats
+	endedQ   []string
+}
+
+const endedKeep = 512
+
+// NewLedger returns an empty ledger.
+func NewLedger() *Ledger {
+	return &Ledger{tasks: map[string]*TaskRecord{}, ended: map[string]string{}}
+}
+
+// RestoreLedger rebuilds a ledger from a checkpoint.
+func RestoreLedger(s LedgerSnapshot) *Ledger {
+	l := NewLedger()
+	l.seq, l.failures = s.Seq, s.Failures
+	for _, t := range s.Tasks {
+		t := t
+		l.tasks[t.ID] = &t
+	}
+	return l
+}
+
+// Snapshot returns the live tasks, sorted by ID, for a checkpoint.
+func (l *Ledger) Snapshot() LedgerSnapshot {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := LedgerSnapshot{Seq: l.seq, Failures: l.failures, Tasks: make([]TaskRecord, 0, len(l.tasks))}
+	for _, t := range l.tasks {
+		s.Tasks = append(s.Tasks, *t)
+	}
+	sort.Slice(s.Tasks, func(i, j int) bool { return s.Tasks[i].ID < s.Tasks[j].ID })
+	return s
+}
+
+// Live is the number of tasks not known to have ended.
+func (l *Ledger) Live() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.tasks)
+}
+
+// Failures is the current streak of failed tasks.
+func (l *Ledger) Failures() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failures
+}
+
+// Counts is the ledger as the controller sees it. With coolerKill, cooler units are the
+// warmer tasks with a KILL sent and not yet ended (pending).
+func (l *Ledger) Counts(coolerKill bool) loop.Ledger {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out loop.Ledger
+	for _, t := range l.tasks {
+		c := &out.Warmer
+		if t.Kind == loop.Cooler {
+			c = &out.Cooler
+		}
+		switch t.State {
+		case StateIntent, StateStaging, StateStarting:
+			c.Pending++
+		default:
+			c.Running++
+		}
+		if coolerKill && t.Kill && t.Kind == loop.Warmer {
+			out.Cooler.Pending++
+		}
+	}
+	return out
+}
+
+// Tasks returns a copy of the live records.
+func (l *Ledger) Tasks() []TaskRecord {
+	return l.Snapshot().Tasks
+}
+
+// newID returns a task ID that no leader reuses: kind, term and a sequence.
+func (l *Ledger) newIDLocked(k loop.Kind, term int64) string {
+	l.seq++
+	return fmt.Sprintf("relay-%s-t%d-%d", k, term, l.seq)
+}
+
+// kindOf reads the kind from a task ID this framework made.
+func kindOf(id string) (loop.Kind, bool) {
+	switch {
+	case strings.HasPrefix(id, "relay-warmer-"):
+		return loop.Warmer, true
+	case strings.HasPrefix(id, "relay-cooler-"):
+		return loop.Cooler, true
+	}
+	return loop.Warmer, false
+}
+
+// addIntents records n new tasks of kind k on agent as intents and returns them.
+func (l *Ledger) addIntents(k loop.Kind, n int, agent string, term int64, now time.Time) []TaskRecord {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]TaskRecord, 0, n)
+	for i := 0; i < n; i++ {
+		t := &TaskRecord{ID: l.newIDLocked(k, term), Kind: k, State: StateIntent, Agent: agent, Term: term, Created: now.UnixMilli(), Updated: now.UnixMilli()}
+		l.tasks[t.ID] = t
+		out = append(out, *t)
+	}
+	return out
+}
+
+// setState moves live tasks to state (e.g. intent -> staging) unless they moved on already.
+func (l *Ledger) setState(ids []string, from, to string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, id := range ids {
+		if t, ok := l.tasks[id]; ok && t.State == from {
+			t.State, t.Updated = to, now.UnixMilli()
+		}
+	}
+}
+
+// drop removes tasks that were never launched (their intent was refused before ACCEPT).
+func (l *Ledger) drop(ids []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, id := range ids {
+		delete(l.tasks, id)
+		l.rememberEndedLocked(id, "dropped")
+	}
+}
+
+func (l *Ledger) rememberEndedLocked(id, state string) {
+	if _, ok := l.ended[id]; ok {
+		l.ended[id] = state
+		return
+	}
+	l.ended[id] = state
+	l.endedQ = append(l.endedQ, id)
+	if len(l.endedQ) > endedKeep {
+		delete(l.ended, l.endedQ[0])
+		l.endedQ = l.endedQ[1:]
+	}
+}
+
+// updateResult says what a status update did to the ledger.
+type updateResult struct {
+	Known    bool // the task was live in the ledger
+	Adopted  bool // unknown live task of ours, now in the ledger
+	Ended    bool // it reached a terminal state now
+	Repeat   bool // a repeat of what the ledger knew (nothing changed)
+	Kind     loop.Kind
+	Killed   bool // it had a KILL sent by us
+	Ours     bool // its ID is one this framework makes
+	Previous string
+}
+
+// update applies one status update.
+func (l *Ledger) update(id, state, agent string, terminal bool, now time.Time, term int64) updateResult {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	kind, ours := kindOf(id)
+	t, ok := l.tasks[id]
+	r := updateResult{Known: ok, Kind: kind, Ours: ours}
+	if !ok {
+		if _, ended := l.ended[id]; ended && terminal {
+			r.Repeat = true
+			return r
+		}
+		if terminal || !ours {
+			return r
+		}
+		// A live task of ours the ledger does not know (e.g. a LOST task that came back):
+		// adopt it.
+		t = &TaskRecord{ID: id, Kind: kind, State: state, Agent: agent, Term: term, Created: now.UnixMilli()}
+		l.tasks[id] = t
+		delete(l.ended, id)
+		r.Adopted = true
+	}
+	r.Kind, r.Killed, r.Previous = t.Kind, t.Kill, t.State
+	if agent != "" {
+		t.Agent = agent
+	}
+	t.Updated = now.UnixMilli()
+	if terminal {
+		delete(l.tasks, id)
+		l.rememberEndedLocked(id, state)
+		r.Ended = true
+		return r
+	}
+	if t.State == state {
+		r.Repeat = true
+	}
+	t.State = state
+	return r
+}
+
+// noteOutcome keeps the failure streak: failed tasks lengthen it, finished ones end it.
+func (l *Ledger) noteOutcome(failed bool) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if failed {
+		l.failures++
+	} else {
+		l.failures = 0
+	}
+	return l.failures
+}
+
+// pickKills marks up to n of the newest running warmer tasks (not already being killed) for
+// a KILL and returns them.
+func (l *Ledger) pickKills(n int, now time.Time) []TaskRecord {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var cands []*TaskRecord
+	for _, t := range l.tasks {
+		if t.Kind == loop.Warmer && !t.Kill && t.State == StateRunning {
+			cands = append(cands, t)
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		if cands[i].Created != cands[j].Created {
+			return cands[i].Created > cands[j].Created
+		}
+		return cands[i].ID > cands[j].ID
+	})
+	var out []TaskRecord
+	for _, t := range cands[:min(n, len(cands))] {
+		t.Kill, t.Updated = true, now.UnixMilli()
+		out = append(out, *t)
+	}
+	return out
+}
+
+// markKill marks one task as being killed (an unknown task refused).
+func (l *Ledger) markKill(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.tasks[id]; ok {
+		t.Kill = true
+	}
+}
+
+// stale returns the live tasks not updated since before cutoff that are still waiting for
+// Mesos (intent, staging, starting) or being killed: candidates for explicit reconciliation.
+func (l *Ledger) stale(cutoff time.Time) map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]string{}
+	for _, t := range l.tasks {
+		waiting := t.State == StateIntent || t.State == StateStaging || t.State == StateStarting || t.Kill
+		if waiting && t.Updated < cutoff.UnixMilli() {
+			out[t.ID] = t.Agent
+		}
+	}
+	return out
+}
+
+// liveAgents maps every live task to its agent (for explicit reconciliation).
+func (l *Ledger) liveAgents() map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]string, len(l.tasks))
+	for _, t := range l.tasks {
+		out[t.ID] = t.Agent
+	}
+	return out
+}
