@@ -20,8 +20,8 @@ type Config struct {
 	Master string
 	// FrameworkInfo.
 	Name, User, Principal, Secret, Role, Hostname, WebUIURL string
-	Checkpoint                                               bool
-	FailoverTimeout                                          time.Duration
+	Checkpoint                                              bool
+	FailoverTimeout                                         time.Duration
 
 	// Task is one unit's resources; Constraints filter agents by attribute.
 	Task        Resources
