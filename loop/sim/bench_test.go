@@ -41,7 +41,6 @@ func TestProjectMeetsTargets(t *testing.T) {
 var knownMisses = map[string]bool{
 	"testdata/scenarios/random/random_11.json": true,
 	"testdata/scenarios/random/random_13.json": true,
-	"testdata/scenarios/random/random_16.json": true,
 	"testdata/scenarios/random/random_21.json": true,
 	"testdata/scenarios/random/random_29.json": true,
 }

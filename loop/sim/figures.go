@@ -26,8 +26,13 @@ type StarveFigure struct {
 	// ErrorLeft is |SP - PV| at the window's end (tick End).
 	ErrorLeft float64
 	// Overshoot is the largest excursion of PV past SP, away from the side PV was on at the
-	// window's end, over the 50 ticks from End (cut at the first target step in that time).
+	// window's end, over the 50 ticks from End (cut at the first target step in that time),
+	// measured against SP at each tick. With a moving target (sine) PV may be past SP only
+	// because SP moved while the plant answered (normal tracking): at each tick the excursion
+	// counts only beyond the tracking band, how far SP moved over the plant's response time.
 	Overshoot float64
+	// Band is the largest tracking band over the measured ticks (0 for a stepwise target).
+	Band float64
 }
 
 // OK reports whether the overshoot is at most 10% of the error left.
@@ -89,12 +94,28 @@ func Compute(s *Scenario, rows []Row) Figures {
 		sf := StarveFigure{Start: w[0], End: w[1], ErrorLeft: math.Abs(end.SP - end.PV)}
 		side := math.Copysign(1, end.SP-end.PV) // +1: PV below SP; past SP is PV - SP > 0
 		for t := w[1]; t < len(rows) && t < w[1]+PostStarveTicks; t++ {
-			if s.Target.stepwise() && rows[t].SP != end.SP {
-				break
+			band := 0.0
+			if s.Target.stepwise() {
+				if rows[t].SP != end.SP {
+					break
+				}
+			} else {
+				band = trackingBand(rows, t, s.Plant.responseTicks())
+				sf.Band = math.Max(sf.Band, band)
 			}
-			sf.Overshoot = math.Max(sf.Overshoot, (rows[t].PV-rows[t].SP)*side)
+			sf.Overshoot = math.Max(sf.Overshoot, (rows[t].PV-rows[t].SP)*side-band)
 		}
 		f.PostStarve = append(f.PostStarve, sf)
 	}
 	return f
+}
+
+// trackingBand is how far SP moved over the r ticks up to tick t: a controller that put PV
+// exactly on the target it saw when it decided, r ticks earlier, is that far from SP now.
+func trackingBand(rows []Row, t, r int) float64 {
+	b := 0.0
+	for j := 1; j <= r && t-j >= 0; j++ {
+		b = math.Max(b, math.Abs(rows[t].SP-rows[t-j].SP))
+	}
+	return b
 }

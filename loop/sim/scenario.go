@@ -88,6 +88,16 @@ type PlantSpec struct {
 	Duration int // task_duration_ticks d
 }
 
+// responseTicks is the plant's response time: the ticks from a grant to the tick its effect is
+// complete (a task counted from its start; a queue worker's draining builds up over its life).
+func (p *PlantSpec) responseTicks() int {
+	r := max(p.Lag, 1)
+	if p.Type == "queue" {
+		r += max(p.Life, 1) - 1
+	}
+	return r
+}
+
 // Supply is what the cluster grants.
 type Supply struct {
 	// MaxPerTick caps the units granted per tick; negative means no cap.

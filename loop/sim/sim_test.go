@@ -381,3 +381,50 @@ func TestPlotWritesPNG(t *testing.T) {
 		t.Fatalf("not a PNG of a plot: %d bytes", buf.Len())
 	}
 }
+
+// TestPostStarveMovingTarget: with a sine target, a metric that recovers and then lags the
+// target by the plant's lag (normal tracking) is no overshoot, but one that goes past the
+// target by more than the target moved over the lag is; with a step target there is no band.
+func TestPostStarveMovingTarget(t *testing.T) {
+	const lag = 5
+	tests := []struct {
+		name   string
+		target string
+		extra  float64 // added past SP after the recovery
+		want   float64 // post-starvation overshoot
+	}{
+		{"sine tracking", `{"type":"sine","mean":50,"amp":30,"period":100}`, 0, 0},
+		{"sine past band", `{"type":"sine","mean":50,"amp":30,"period":100}`, 4, 4},
+		{"constant past", `{"type":"constant","value":50}`, 4, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustParse(t, `{"ticks":200,"target":`+tc.target+`,"plant":{"type":"tasks","lag_ticks":5},"supply":{"starved":[[40,60]]}}`)
+			rows := make([]Row, s.Ticks)
+			for i := range rows {
+				sp := s.Target.At(i)
+				rows[i] = Row{Tick: i, SP: sp, PV: sp}
+				if i >= lag {
+					rows[i].PV = s.Target.At(i - lag) // tracking with the plant's lag
+				}
+			}
+			// Starved: the metric falls 20 below the target by the window's end, then crosses
+			// at tick 75 and stays extra past it (on the side away from the error at the end).
+			rows[60].PV = rows[60].SP - 20
+			for i := 61; i < 75; i++ {
+				rows[i].PV = rows[i].SP - 10
+			}
+			for i := 75; i < 80; i++ {
+				rows[i].PV += tc.extra
+			}
+			f := Compute(s, rows)
+			if len(f.PostStarve) != 1 {
+				t.Fatalf("post-starvation %+v", f.PostStarve)
+			}
+			p := f.PostStarve[0]
+			if p.ErrorLeft != 20 || math.Abs(p.Overshoot-tc.want) > 1e-9 {
+				t.Fatalf("error left %v overshoot %v (band %v), want 20 and %v", p.ErrorLeft, p.Overshoot, p.Band, tc.want)
+			}
+		})
+	}
+}
