@@ -53,9 +53,35 @@ func (c *Client) campaignOnce(ctx context.Context) (*Leadership, error) {
 	}
 	sid, _, _ := c.session()
 	guid := uuid.NewString()
-	node, err := c.createNode(ctx, guid)
-	if err != nil {
-		return nil, err
+	// The create runs beside us so that a cancelled campaign returns at once even while a
+	// request hangs on a dead connection; whatever it created is then deleted, never left as a
+	// ghost candidate.
+	type created struct {
+		node candidate
+		err  error
+	}
+	ch := make(chan created, 1)
+	go func() {
+		n, err := c.createNode(ctx, guid)
+		ch <- created{n, err}
+	}()
+	var node candidate
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return nil, r.err
+		}
+		node = r.node
+	case <-ctx.Done():
+		go func() {
+			r := <-ch
+			if r.err == nil {
+				c.deleteNode(path.Join(c.electionDir(), r.node.name))
+			} else if found, ok := c.findGUID(guid); ok {
+				c.deleteNode(path.Join(c.electionDir(), found.name))
+			}
+		}()
+		return nil, ctx.Err()
 	}
 	full := path.Join(c.electionDir(), node.name)
 	l, err := c.await(ctx, node, sid)
