@@ -1,0 +1,318 @@
+package chaos
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"time"
+)
+
+// Violation is one broken invariant.
+type Violation struct {
+	Check  string
+	At     time.Time
+	Detail string
+}
+
+func (v Violation) String() string {
+	return fmt.Sprintf("%s at %s: %s", v.Check, v.At.Format("15:04:05.000"), v.Detail)
+}
+
+// Limits are the bounds the checks hold the run to.
+type Limits struct {
+	// Band: |metric - target| <= Band counts as in band.
+	Band float64
+	// Recovery: after each fault the metric is back in band within this time.
+	Recovery time.Duration
+	// InBandShare: outside fault windows and their recovery, at least this share of samples
+	// is in band.
+	InBandShare float64
+	// WindupWindow: launches in this window after a starvation or a leaderless gap ends are
+	// bounded by 2*ceil(gap/ItemsPerTask)+WindupSlack.
+	WindupWindow time.Duration
+	WindupSlack  int
+	// CarryOver: a new leader's learned per-unit effect, lag and life are within
+	// CarryOverRel*|old| + CarryOverAbs of the old leader's last.
+	CarryOverRel, CarryOverAbs float64
+}
+
+// DefaultLimits fits the default plant and target.
+func DefaultLimits(target float64) Limits {
+	return Limits{Band: math.Max(10, 0.5*target), Recovery: 40 * time.Second, InBandShare: 0.6,
+		WindupWindow: 3 * time.Second, WindupSlack: 4, CarryOverRel: 0.3, CarryOverAbs: 1.0}
+}
+
+// FaultResult is one fault with what was measured around it.
+type FaultResult struct {
+	Fault
+	// Failover: from injection to a new term leading and deciding (0 with Failed false: no
+	// leadership change happened).
+	Failover   time.Duration
+	FailedOver bool
+	NewTerm    int64
+	// Launches while the fault was in force.
+	Launches int
+	// Recovered: time from the fault's end to the metric back in band (-1: not seen).
+	Recovered time.Duration
+}
+
+// Evaluation is the outcome of the checks over one run.
+type Evaluation struct {
+	Faults     []FaultResult
+	Violations []Violation
+	// IAE is the integral of |metric - target| over the faulted phase (metric units x
+	// seconds), IAERate the same per minute; BaselineRate per minute of the fault-free phase.
+	IAE, IAERate, BaselineRate float64
+	FrameworkIDs               []string
+	Launches                   int
+	Terms                      int
+}
+
+// Evaluate runs every check over what was observed. faultsFrom..faultsTo is the faulted
+// phase; baseFrom..baseTo the fault-free one (zero: none).
+func Evaluate(s Snapshot, faults []Fault, lim Limits, target float64, itemsPerTask int, baseFrom, baseTo, faultsFrom, faultsTo time.Time) Evaluation {
+	var ev Evaluation
+	add := func(check string, at time.Time, format string, args ...any) {
+		ev.Violations = append(ev.Violations, Violation{Check: check, At: at, Detail: fmt.Sprintf(format, args...)})
+	}
+	ev.Launches, ev.Terms = len(s.Launches), len(s.Terms)
+
+	// 1. Never two leaders acting: no launch and no checkpoint of a term after a later term began.
+	starts := make([]TermInfo, 0, len(s.Terms))
+	for _, t := range s.Terms {
+		if !t.Start.IsZero() {
+			starts = append(starts, t)
+		}
+	}
+	newerStarted := func(term int64, at time.Time) (TermInfo, bool) {
+		for _, t := range starts {
+			if t.Term > term && t.Start.Before(at) {
+				return t, true
+			}
+		}
+		return TermInfo{}, false
+	}
+	for _, l := range s.Launches {
+		if l.Term == 0 {
+			add("acting-leader", l.At, "task %s has no term in its ID", l.TaskID)
+			continue
+		}
+		if t, ok := newerStarted(l.Term, l.At); ok {
+			add("acting-leader", l.At, "task %s launched by term %d after term %d began at %s", l.TaskID, l.Term, t.Term, t.Start.Format("15:04:05.000"))
+		}
+	}
+	var maxTok int64
+	for _, cp := range s.Checkpoints {
+		if cp.Token < maxTok {
+			add("stale-checkpoint", cp.SeenAt, "checkpoint with token %d stored after one with token %d", cp.Token, maxTok)
+		}
+		maxTok = max(maxTok, cp.Token)
+		if t, ok := newerStarted(cp.Token, cp.WrittenAt); ok {
+			add("stale-checkpoint", cp.WrittenAt, "checkpoint of term %d written after term %d began at %s", cp.Token, t.Term, t.Start.Format("15:04:05.000"))
+		}
+	}
+
+	// 2. One FrameworkID for the whole run.
+	ids := map[string]bool{}
+	for id := range s.FrameworkIDs {
+		ids[id] = true
+	}
+	for _, id := range s.StoredFwIDs {
+		ids[id] = true
+	}
+	for id := range ids {
+		ev.FrameworkIDs = append(ev.FrameworkIDs, id)
+	}
+	sort.Strings(ev.FrameworkIDs)
+	if len(ev.FrameworkIDs) > 1 {
+		add("framework-id", time.Time{}, "%d FrameworkIDs in one run: %v", len(ev.FrameworkIDs), ev.FrameworkIDs)
+	}
+
+	// 3. No task killed by a failover; no task launched twice.
+	lost := map[string]bool{}
+	var restarts []time.Time
+	for _, f := range faults {
+		for _, id := range f.Lost {
+			lost[id] = true
+		}
+		if f.Kind == FaultMasterRest {
+			restarts = append(restarts, f.Start)
+		}
+	}
+	for _, t := range sortedTasks(s.Tasks) {
+		switch t.State {
+		case "TASK_FINISHED", "TASK_RUNNING", "TASK_STARTING", "TASK_STAGING":
+		case "TASK_LOST":
+			if !lost[t.ID] {
+				add("task-ended-by-failover", t.LaunchedAt, "task %s ended %s (%s), not by the harness", t.ID, t.State, t.Message)
+			}
+		case "TASK_FAILED":
+			harness := false
+			for _, r := range restarts {
+				if t.LaunchedAt.Before(r) && t.LaunchedAt.After(r.Add(-5*time.Second)) {
+					harness = true // still fetching when the master was killed
+				}
+			}
+			if !harness {
+				add("task-ended-by-failover", t.LaunchedAt, "task %s ended %s (%s)", t.ID, t.State, t.Message)
+			}
+		default:
+			add("task-ended-by-failover", t.LaunchedAt, "task %s ended %s (%s)", t.ID, t.State, t.Message)
+		}
+	}
+	seen := map[string]bool{}
+	for _, id := range s.DupLaunches {
+		if !seen[id] {
+			seen[id] = true
+			add("duplicate-launch", time.Time{}, "task %s launched more than once", id)
+		}
+	}
+
+	// 4. Controller state carries over from one term to the next.
+	var prev *TermInfo
+	for i := range s.Terms {
+		t := s.Terms[i]
+		if t.First == nil || t.Deciding.IsZero() {
+			continue
+		}
+		if prev != nil && prev.Last != nil {
+			for _, k := range []string{"warmer_per_unit", "warmer_lag", "warmer_life"} {
+				a, okA := prev.Last.Terms[k]
+				b, okB := t.First.Terms[k]
+				if okA && okB && math.Abs(a-b) > lim.CarryOverRel*math.Abs(a)+lim.CarryOverAbs {
+					add("controller-carry-over", t.First.At, "%s: term %d left %.3f, term %d resumed with %.3f", k, prev.Term, a, t.Term, b)
+				}
+			}
+		}
+		prev = &s.Terms[i]
+	}
+
+	// Per fault: failover time, launches during the fault, recovery, windup.
+	for i, f := range faults {
+		r := FaultResult{Fault: f, Recovered: -1}
+		next := faultsTo
+		if i+1 < len(faults) {
+			next = faults[i+1].Start
+		}
+		for _, sm := range s.Samples {
+			if sm.At.Before(f.Start) || sm.At.After(next) {
+				continue
+			}
+			if sm.Leader >= 0 && sm.Term > f.OldTerm && f.OldTerm > 0 {
+				r.FailedOver, r.Failover, r.NewTerm = true, sm.At.Sub(f.Start), sm.Term
+				break
+			}
+		}
+		for _, l := range s.Launches {
+			if !l.At.Before(f.Start) && !l.At.After(f.End) {
+				r.Launches++
+			}
+		}
+		for _, sm := range s.Samples {
+			if sm.At.Before(f.End) || sm.At.After(next) {
+				continue
+			}
+			if math.Abs(sm.Size-sm.Target) <= lim.Band {
+				r.Recovered = sm.At.Sub(f.End)
+				break
+			}
+		}
+		if r.Recovered < 0 && next.Sub(f.End) >= lim.Recovery {
+			add("metric-recovery", f.End, "%s: metric not back within %.0f of the target within %v", f.Kind, lim.Band, lim.Recovery)
+		} else if r.Recovered > lim.Recovery {
+			add("metric-recovery", f.End, "%s: metric back in band only after %v (bound %v)", f.Kind, r.Recovered.Round(time.Millisecond), lim.Recovery)
+		}
+		// Windup: after starvation, or after a leaderless gap, launches stay bounded.
+		resume := time.Time{}
+		switch {
+		case f.Kind == FaultStarve:
+			resume = f.End
+		case r.FailedOver:
+			resume = f.Start.Add(r.Failover)
+		}
+		if !resume.IsZero() {
+			size := sizeAt(s.Samples, resume)
+			gap := math.Max(0, size-target)
+			bound := 2*int(math.Ceil(gap/float64(max(1, itemsPerTask)))) + lim.WindupSlack
+			n := 0
+			for _, l := range s.Launches {
+				if !l.At.Before(resume) && l.At.Before(resume.Add(lim.WindupWindow)) {
+					n++
+				}
+			}
+			if n > bound {
+				add("windup", resume, "%s: %d launches in the %v after resuming (queue %.0f, bound %d)", f.Kind, n, lim.WindupWindow, size, bound)
+			}
+		}
+		ev.Faults = append(ev.Faults, r)
+	}
+
+	// Metric in band outside fault windows (and their recovery), and IAE.
+	in, total := 0, 0
+	for _, sm := range s.Samples {
+		if sm.At.Before(faultsFrom) || sm.At.After(faultsTo) {
+			continue
+		}
+		faulted := false
+		for _, f := range faults {
+			if !sm.At.Before(f.Start) && sm.At.Before(f.End.Add(lim.Recovery)) {
+				faulted = true
+				break
+			}
+		}
+		if faulted {
+			continue
+		}
+		total++
+		if math.Abs(sm.Size-sm.Target) <= lim.Band {
+			in++
+		}
+	}
+	if total > 20 && float64(in)/float64(total) < lim.InBandShare {
+		add("metric-band", faultsFrom, "metric within %.0f of the target in %.0f%% of fault-free samples (want >= %.0f%%)", lim.Band, 100*float64(in)/float64(total), 100*lim.InBandShare)
+	}
+	ev.IAE, ev.IAERate = iae(s.Samples, faultsFrom, faultsTo)
+	if !baseFrom.IsZero() {
+		_, ev.BaselineRate = iae(s.Samples, baseFrom, baseTo)
+	}
+	sort.SliceStable(ev.Violations, func(i, j int) bool { return ev.Violations[i].At.Before(ev.Violations[j].At) })
+	return ev
+}
+
+func sizeAt(ss []Sample, at time.Time) float64 {
+	i := sort.Search(len(ss), func(i int) bool { return !ss[i].At.Before(at) })
+	if i >= len(ss) {
+		i = len(ss) - 1
+	}
+	if i < 0 {
+		return 0
+	}
+	return ss[i].Size
+}
+
+// iae integrates |metric - target| over [from, to]: total and per minute.
+func iae(ss []Sample, from, to time.Time) (float64, float64) {
+	var sum, secs float64
+	for i := 1; i < len(ss); i++ {
+		a, b := ss[i-1], ss[i]
+		if a.At.Before(from) || b.At.After(to) {
+			continue
+		}
+		dt := b.At.Sub(a.At).Seconds()
+		sum += math.Abs(a.Size-a.Target) * dt
+		secs += dt
+	}
+	if secs == 0 {
+		return 0, 0
+	}
+	return sum, sum / secs * 60
+}
+
+func sortedTasks(m map[string]MasterTask) []MasterTask {
+	out := make([]MasterTask, 0, len(m))
+	for _, t := range m {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].LaunchedAt.Before(out[j].LaunchedAt) })
+	return out
+}
