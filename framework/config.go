@@ -1,6 +1,7 @@
 package framework
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -258,9 +259,15 @@ func ParseVolumes(spec string) ([]Volume, error) {
 	return out, nil
 }
 
-// ParseParameters reads key=value,key=value docker parameters.
+// ParseParameters reads key=value,key=value docker parameters, or a JSON object of strings.
 func ParseParameters(spec string) (map[string]string, error) {
 	out := map[string]string{}
+	if t := strings.TrimSpace(spec); strings.HasPrefix(t, "{") {
+		if err := json.Unmarshal([]byte(t), &out); err != nil {
+			return nil, fmt.Errorf("%w: docker parameters: not a JSON object of strings: %v", ErrConfig, err)
+		}
+		return out, nil
+	}
 	for _, part := range strings.Split(spec, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
