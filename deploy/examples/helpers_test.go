@@ -1,0 +1,338 @@
+package examples
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// bins holds the binaries TestMain builds: relay-mesos and the examples' helper programs.
+var bins struct {
+	dir, relay, marathon, webserver string
+}
+
+// repoRoot is the repository root: the examples' commands run from there, as a user's would.
+var repoRoot string
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "examples:", err)
+		return 1
+	}
+	repoRoot = root
+	dir, err := os.MkdirTemp("", "relay-mesos-examples-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "examples:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	bins.dir = dir
+	bins.relay = filepath.Join(dir, "relay-mesos")
+	bins.marathon = filepath.Join(dir, "marathon-stub")
+	bins.webserver = filepath.Join(dir, "example-webserver")
+	for out, pkg := range map[string]string{
+		bins.relay:     "./cmd/relay-mesos",
+		bins.marathon:  "./deploy/examples/webservers/marathon-stub",
+		bins.webserver: "./deploy/examples/webservers-kill/webserver",
+	} {
+		cmd := exec.Command("go", "build", "-o", out, pkg)
+		cmd.Dir = root
+		if b, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "examples: go build %s: %v\n%s", pkg, err, b)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+// cleanEnv is the test process's environment without the variables the examples set, so
+// that a developer's own RELAY_* settings do not leak into a run.
+func cleanEnv(extra ...string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "RELAY_") || exampleVars[k] {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out, extra...)
+}
+
+// exampleVars are the non-RELAY variables the env files read.
+var exampleVars = map[string]bool{
+	"EXAMPLE_DIR": true, "QUEUE_DIR": true, "RUN_DIR": true, "BURN_DIR": true, "SERVERS_DIR": true,
+	"MARATHON_URL": true, "APP_ID": true, "LOAD_SPEC": true, "QSIZE_SPEC": true, "IS_NIGHT": true,
+	"EXPECTED_CPU": true, "WEBSERVER_BIN": true,
+}
+
+// freeAddr returns a free 127.0.0.1 port as host:port.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// startProcess starts a helper process in its own process group, logging to a file in dir,
+// and stops the group when the test ends.
+func startProcess(t *testing.T, dir, name string, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	logf, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir, cmd.Env = repoRoot, env
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		t.Fatalf("start %s: %v", name, err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); logf.Close(); close(done) }()
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	})
+	return cmd
+}
+
+// replicaRun is one `relay-mesos run --master local` started from an example's env file.
+type replicaRun struct {
+	t        *testing.T
+	name     string
+	base     string // http://127.0.0.1:port
+	stateDir string
+	logPath  string
+	started  time.Time
+}
+
+// startExample runs, from the repository root, exactly what the README tells a user:
+//
+//	set -a; . deploy/examples/<envFile>; set +a; relay-mesos run --master local ...
+//
+// with the extra variables set first (the env files only fill in what is unset), a fresh
+// state dir and a free port. It waits until the replica decides, and stops it (and every
+// process it left behind) when the test ends.
+func startExample(t *testing.T, name, envFile string, extra ...string) *replicaRun {
+	t.Helper()
+	tmp := t.TempDir()
+	r := &replicaRun{t: t, name: name, stateDir: filepath.Join(tmp, "state"), logPath: filepath.Join(tmp, "relay-mesos.log")}
+	addr := freeAddr(t)
+	r.base = "http://" + addr
+	t.Cleanup(func() { // runs after the replica has stopped (cleanups run last-in first-out)
+		// The replica kills its tasks on exit; this is the safety net for anything left
+		// with its working directory in our state dir.
+		killUnder(t, r.stateDir)
+		if t.Failed() {
+			r.dumpLog()
+		}
+	})
+	script := `set -a; . "$1"; set +a; exec "$2" run --master local --state-dir "$3" --listen "$4"`
+	startProcess(t, tmp, "relay-mesos", cleanEnv(extra...), "bash", "-c", script, "bash",
+		filepath.Join("deploy", "examples", envFile), bins.relay, r.stateDir, addr)
+	r.started = time.Now()
+	r.waitReady(60 * time.Second)
+	return r
+}
+
+// killUnder kills, by pid, the processes whose working directory is under dir (task
+// sandboxes live under the state dir).
+func killUnder(t *testing.T, dir string) {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+		if err == nil && strings.HasPrefix(cwd, dir+"/") {
+			t.Logf("killing leftover process %d (cwd %s)", pid, cwd)
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+func (r *replicaRun) dumpLog() {
+	b, _ := os.ReadFile(r.logPath)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > 60 {
+		lines = lines[len(lines)-60:]
+	}
+	r.t.Logf("last lines of the %s replica's log:\n%s", r.name, strings.Join(lines, "\n"))
+}
+
+func (r *replicaRun) waitReady(d time.Duration) {
+	r.t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(r.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	r.dumpLog()
+	r.t.Fatalf("the %s replica was not ready within %v", r.name, d)
+}
+
+// point is one tick of /api/history.
+type point struct {
+	T         int64    `json:"t"`
+	Metric    *float64 `json:"metric"`
+	Target    *float64 `json:"target"`
+	Requested units    `json:"requested"`
+	Running   units    `json:"running"`
+	Pending   units    `json:"pending"`
+}
+
+type units struct {
+	Warmer int `json:"warmer"`
+	Cooler int `json:"cooler"`
+}
+
+func (p point) time() time.Time { return time.UnixMilli(p.T) }
+
+// ok says whether the tick read both numbers.
+func (p point) ok() bool { return p.Metric != nil && p.Target != nil }
+
+// history fetches the replica's /api/history.
+func (r *replicaRun) history() []point {
+	r.t.Helper()
+	resp, err := http.Get(r.base + "/api/history")
+	if err != nil {
+		r.t.Fatalf("history: %v", err)
+	}
+	defer resp.Body.Close()
+	var h struct {
+		Points []point `json:"points"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		r.t.Fatalf("history: %v", err)
+	}
+	return h.Points
+}
+
+// sleepCtx waits d or until the test's deadline is near.
+func sleepFor(t *testing.T, d time.Duration) {
+	ctx := context.Background()
+	if dl, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-30*time.Second))
+		defer cancel()
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// report prints the IAE the run reached (the sum over ticks of |target - metric|, from the
+// replica's own history) and returns it.
+func report(t *testing.T, name string, pts []point) (iae float64, ticks int) {
+	misses := 0
+	for _, p := range pts {
+		if !p.ok() {
+			misses++
+			continue
+		}
+		iae += math.Abs(*p.Target - *p.Metric)
+		ticks++
+	}
+	t.Logf("%s: IAE=%.2f over %d ticks (%d ticks missed a reading)", name, iae, ticks, misses)
+	fmt.Printf("EXAMPLE %s IAE=%.2f ticks=%d\n", name, iae, ticks)
+	return iae, ticks
+}
+
+// window returns the points whose time is in [from, to).
+func window(pts []point, from, to time.Time) []point {
+	var out []point
+	for _, p := range pts {
+		if tm := p.time(); !tm.Before(from) && tm.Before(to) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// metrics returns the metric values of the points that read one.
+func metricValues(pts []point) []float64 {
+	var out []float64
+	for _, p := range pts {
+		if p.Metric != nil {
+			out = append(out, *p.Metric)
+		}
+	}
+	return out
+}
+
+func meanMax(v []float64) (mean, max float64) {
+	if len(v) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	max = math.Inf(-1)
+	for _, x := range v {
+		mean += x
+		max = math.Max(max, x)
+	}
+	return mean / float64(len(v)), max
+}
+
+func totalRequested(pts []point) (w, c int) {
+	for _, p := range pts {
+		w += p.Requested.Warmer
+		c += p.Requested.Cooler
+	}
+	return w, c
+}
+
+// firstLine reads the first line a process printed to its log file (e.g. a listen address).
+func firstLine(t *testing.T, path string, d time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if f, err := os.Open(path); err == nil {
+			s := bufio.NewScanner(f)
+			if s.Scan() {
+				line := s.Text()
+				f.Close()
+				return line
+			}
+			f.Close()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: nothing printed within %v", path, d)
+	return ""
+}
