@@ -1,10 +1,13 @@
 package replica
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -30,8 +33,38 @@ type payload struct {
 // errStepDown marks errors after which the leader must stop leading (fenced writes).
 var errStepDown = errors.New("step down")
 
+// gzipAbove: payloads larger than this are gzipped, so that a ledger of many live tasks (whose
+// records repeat agent IDs and prefixes) stays well under the store's 60 KiB bound.
+const gzipAbove = 16 << 10
+
+// encodePayload marshals p, gzipped when large.
+func encodePayload(p payload) ([]byte, error) {
+	b, err := json.Marshal(p)
+	if err != nil || len(b) <= gzipAbove {
+		return b, err
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if _, err := zw.Write(b); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // decodePayload decodes a checkpoint's payload into the controller state and ledger.
 func decodePayload(b []byte) (loop.State, framework.LedgerSnapshot, error) {
+	if len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b {
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return loop.State{}, framework.LedgerSnapshot{}, fmt.Errorf("checkpoint payload: %w", err)
+		}
+		if b, err = io.ReadAll(io.LimitReader(zr, 16<<20)); err != nil {
+			return loop.State{}, framework.LedgerSnapshot{}, fmt.Errorf("checkpoint payload: %w", err)
+		}
+	}
 	var p payload
 	if err := json.Unmarshal(b, &p); err != nil {
 		return loop.State{}, framework.LedgerSnapshot{}, fmt.Errorf("checkpoint payload: %w", err)
@@ -98,7 +131,7 @@ func (c *checkpointer) saveLocked(ctx context.Context) error {
 	ctrl, err := loop.MarshalState(&c.ctrl)
 	if err == nil {
 		var b []byte
-		b, err = json.Marshal(payload{Version: payloadVersion, Token: c.fence.Token, Controller: ctrl, Ledger: c.ledger.Snapshot()})
+		b, err = encodePayload(payload{Version: payloadVersion, Token: c.fence.Token, Controller: ctrl, Ledger: c.ledger.Snapshot()})
 		if err == nil {
 			err = c.store.Save(ctx, c.fence, state.Checkpoint{Schema: state.Schema, Token: c.fence.Token, WrittenAt: start, Payload: b})
 			if err == nil {
@@ -113,6 +146,10 @@ func (c *checkpointer) saveLocked(ctx context.Context) error {
 	case errors.Is(err, state.ErrFenced):
 		class = "fenced"
 		err = fmt.Errorf("%w: checkpoint: %w", errStepDown, err)
+	case errors.Is(err, state.ErrTooLarge):
+		class = "encode"
+	case errors.Is(err, state.ErrCorrupt), errors.Is(err, state.ErrFutureSchema):
+		class = "conflict"
 	case ctx.Err() != nil:
 		class = "other"
 	default:
