@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"strconv"
@@ -118,9 +119,13 @@ func (c Config) WithDefaults() Config {
 
 // Validate rejects what cannot work.
 func (c Config) Validate() error {
-	switch {
-	case strings.TrimSpace(c.Master) == "":
+	if strings.TrimSpace(c.Master) == "" {
 		return fmt.Errorf("%w: no Mesos master", ErrConfig)
+	}
+	if _, _, err := parseMaster(c.Master); err != nil {
+		return err
+	}
+	switch {
 	case c.Warmer == "" && c.Cooler == "" && !c.CoolerKill:
 		return fmt.Errorf("%w: neither a warmer nor a cooler", ErrConfig)
 	case c.CoolerKill && c.Warmer == "":
@@ -151,7 +156,7 @@ func ParseResources(spec string) (Resources, error) {
 			k, v, ok = strings.Cut(part, "=")
 		}
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if !ok || err != nil || f < 0 {
+		if !ok || err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
 			return r, fmt.Errorf("%w: task resources: %q is not NAME:NUMBER", ErrConfig, part)
 		}
 		switch strings.ToLower(strings.TrimSpace(k)) {
@@ -225,7 +230,11 @@ func ParseEnvFile(path string, env map[string]string) error {
 		}
 		k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
 		if !ok || strings.TrimSpace(k) == "" {
-			return fmt.Errorf("%w: environment file %s line %d: not KEY=VAL", ErrConfig, path, i+1)
+			entry := line
+			if len(entry) > 40 {
+				entry = entry[:40] + "..."
+			}
+			return fmt.Errorf("%w: environment file %s line %d: %q is not KEY=VAL", ErrConfig, path, i+1, entry)
 		}
 		env[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"'`)
 	}

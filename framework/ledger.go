@@ -3,6 +3,7 @@ package framework
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -133,6 +134,16 @@ func (l *Ledger) newIDLocked(k loop.Kind, term int64) string {
 	return fmt.Sprintf("relay-%s-t%d-%d", k, term, l.seq)
 }
 
+// idSeq reads the sequence number at the end of a task ID this framework made (0 if none).
+func idSeq(id string) uint64 {
+	i := strings.LastIndexByte(id, '-')
+	n, err := strconv.ParseUint(id[i+1:], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
 // kindOf reads the kind from a task ID this framework made.
 func kindOf(id string) (loop.Kind, bool) {
 	switch {
@@ -211,7 +222,9 @@ func (l *Ledger) update(id, state, agent string, terminal bool, now time.Time, t
 	t, ok := l.tasks[id]
 	r := updateResult{Known: ok, Kind: kind, Ours: ours}
 	if !ok {
-		if _, ended := l.ended[id]; ended && terminal {
+		if was, ended := l.ended[id]; ended && (terminal || !mayComeBack(was)) {
+			// A repeat, or a late word about a task that is over (it ended for good, or its
+			// launch was refused before the ACCEPT).
 			r.Repeat = true
 			return r
 		}
@@ -243,6 +256,15 @@ func (l *Ledger) update(id, state, agent string, terminal bool, now time.Time, t
 	return r
 }
 
+// mayComeBack: an end in this state is not necessarily final (the agent may come back).
+func mayComeBack(state string) bool {
+	switch state {
+	case "lost", "unknown", "gone_by_operator", "unreachable":
+		return true
+	}
+	return false
+}
+
 // noteOutcome keeps the failure streak: failed tasks lengthen it, finished ones end it.
 func (l *Ledger) noteOutcome(failed bool) int {
 	l.mu.Lock()
@@ -270,6 +292,11 @@ func (l *Ledger) pickKills(n int, now time.Time) []TaskRecord {
 		if cands[i].Created != cands[j].Created {
 			return cands[i].Created > cands[j].Created
 		}
+		// Same millisecond (one ACCEPT): the later sequence number is the newer.
+		si, sj := idSeq(cands[i].ID), idSeq(cands[j].ID)
+		if si != sj {
+			return si > sj
+		}
 		return cands[i].ID > cands[j].ID
 	})
 	var out []TaskRecord
@@ -280,12 +307,12 @@ func (l *Ledger) pickKills(n int, now time.Time) []TaskRecord {
 	return out
 }
 
-// markKill marks one task as being killed (an unknown task refused).
-func (l *Ledger) markKill(id string) {
+// setKill marks one task as being killed, or not (a KILL that could not be sent).
+func (l *Ledger) setKill(id string, v bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if t, ok := l.tasks[id]; ok {
-		t.Kill = true
+		t.Kill = v
 	}
 }
 

@@ -23,22 +23,60 @@ type masterResolver struct {
 
 // resolve returns the base URL (scheme://host:port) of the master to call now.
 func (m masterResolver) resolve(ctx context.Context) (string, error) {
-	raw := strings.TrimSpace(m.raw)
-	switch {
-	case strings.HasPrefix(raw, "zk://"):
-		return leaderFromZK(ctx, raw, m.log)
-	case strings.HasPrefix(raw, "http://"), strings.HasPrefix(raw, "https://"):
-		u, err := url.Parse(raw)
-		if err != nil || u.Host == "" {
-			return "", fmt.Errorf("%w: master %q is not a URL", ErrConfig, raw)
-		}
-		return u.Scheme + "://" + u.Host, nil
-	default:
-		if _, _, err := net.SplitHostPort(raw); err != nil {
-			return "", fmt.Errorf("%w: master %q is not host:port, http(s)://host:port or zk://.../mesos", ErrConfig, raw)
-		}
-		return "http://" + raw, nil
+	zkURL, base, err := parseMaster(m.raw)
+	if err != nil {
+		return "", err
 	}
+	if zkURL {
+		return leaderFromZK(ctx, base, m.log)
+	}
+	return base, nil
+}
+
+// parseMaster checks the form of --master: for zk://host:port,.../path it returns zk and the
+// URL, otherwise the base URL scheme://host:port.
+func parseMaster(raw string) (zkURL bool, base string, err error) {
+	raw = strings.TrimSpace(raw)
+	bad := func(why string) (bool, string, error) {
+		return false, "", fmt.Errorf("%w: master %q: %s (want host:port, http(s)://host:port or zk://host:port,.../path)", ErrConfig, raw, why)
+	}
+	scheme, _, hasScheme := strings.Cut(raw, "://")
+	switch {
+	case raw == "":
+		return bad("empty")
+	case scheme == "zk":
+		u, err := url.Parse(raw)
+		if err != nil {
+			return bad(err.Error())
+		}
+		if u.Host == "" || strings.Trim(u.Path, "/") == "" {
+			return bad("no ZooKeeper servers or no path")
+		}
+		for _, h := range strings.Split(u.Host, ",") {
+			if h == "" {
+				return bad("empty ZooKeeper server")
+			}
+		}
+		return true, raw, nil
+	case scheme == "http" || scheme == "https":
+		u, err := url.Parse(raw)
+		if err != nil {
+			return bad(err.Error())
+		}
+		if u.Host == "" || u.Hostname() == "" {
+			return bad("no host")
+		}
+		return false, u.Scheme + "://" + u.Host, nil
+	case hasScheme:
+		return bad("unknown scheme")
+	}
+	if h, p, err := net.SplitHostPort(raw); err != nil || h == "" || p == "" {
+		return bad("not host:port")
+	}
+	if _, err := net.LookupPort("tcp", raw[strings.LastIndexByte(raw, ':')+1:]); err != nil {
+		return bad("bad port")
+	}
+	return false, "http://" + raw, nil
 }
 
 // masterInfoJSON is the JSON MasterInfo the Mesos masters publish under their zk path.

@@ -96,9 +96,15 @@ type Scheduler struct {
 	readyOnce sync.Once
 	kick      chan struct{}
 
-	mu          sync.Mutex
-	fwID        string
-	demand      [2]int // units still to launch (warmer, cooler); cooler = kills in kill mode
+	mu     sync.Mutex
+	fwID   string
+	demand [2]int // units still to launch (warmer, cooler); cooler = kills in kill mode
+	// gen counts Demand and Withdraw calls: units handed back (a refused or invalid launch)
+	// return to the demand only if it is still the one they were taken from.
+	gen uint64
+	// inflight: launched tasks without an update yet, with the gen they were taken from.
+	inflight    map[string]uint64
+	reconSeq    int
 	suppressed  bool
 	filtered    bool // offers were declined with the idle filter: REVIVE when demand comes
 	idleSince   time.Time
@@ -130,7 +136,8 @@ func New(cfg Config, frameworkID string, ledger *Ledger, hooks Hooks, rec Record
 		return nil, fmt.Errorf("%w: no recorder", ErrConfig)
 	}
 	return &Scheduler{cfg: cfg, hooks: hooks, rec: rec, log: log, ledger: ledger, now: time.Now,
-		fwID: frameworkID, ready: make(chan struct{}), kick: make(chan struct{}, 1), idleSince: time.Now()}, nil
+		fwID: frameworkID, ready: make(chan struct{}), kick: make(chan struct{}, 1), idleSince: time.Now(),
+		inflight: map[string]uint64{}}, nil
 }
 
 // Ready is closed once the first subscription has reconciled the ledger's tasks (or the
@@ -155,6 +162,7 @@ func (s *Scheduler) Withdraw() loop.Ledger {
 	l := s.ledger.Counts(s.cfg.CoolerKill)
 	l.Warmer.Ungranted, l.Cooler.Ungranted = s.demand[0], s.demand[1]
 	s.demand = [2]int{}
+	s.gen++
 	return l
 }
 
@@ -167,13 +175,9 @@ func (s *Scheduler) Demand(warmers, coolers int) {
 	if s.cfg.Cooler == "" && !s.cfg.CoolerKill {
 		coolers = 0
 	}
-	if s.halted != "" {
-		warmers = 0
-		if !s.cfg.CoolerKill {
-			coolers = 0
-		}
-	}
+	// While halted the demand is kept (Withdraw reports it Ungranted) but not launched.
 	s.demand = [2]int{max(warmers, 0), max(coolers, 0)}
+	s.gen++
 	s.mu.Unlock()
 	select {
 	case s.kick <- struct{}{}:
@@ -200,6 +204,7 @@ func (s *Scheduler) Status() Status {
 // ErrFrameworkRemoved otherwise. It never tears the framework down.
 func (s *Scheduler) Run(ctx context.Context) error {
 	backoff := s.cfg.MinBackoff
+	moved := false // the previous subscription ended because the leader is elsewhere
 	for {
 		start := s.now()
 		err := s.subscribeOnce(ctx)
@@ -223,10 +228,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			}
 			s.log.Error("scheduler_stopped", "error", err)
 			return err
-		case errors.Is(err, errLeaderMoved):
+		case errors.Is(err, errLeaderMoved) && !moved:
+			// Once at once; masters that keep naming each other get the backoff below.
+			moved = true
 			s.log.Info("resubscribing_to_leader", "leader", s.leaderHintValue())
 			continue
 		}
+		moved = errors.Is(err, errLeaderMoved)
 		reason := "error"
 		if errors.Is(err, errHeartbeat) {
 			reason = "heartbeat"
@@ -354,6 +362,7 @@ func (sub *subscription) loop(ctx context.Context, resp mesos.Response) error {
 	last := make(chan struct{}, 1)
 	watchDone := make(chan struct{})
 	expired := make(chan struct{})
+	watchCtx, stopWatch := context.WithCancel(ctx)
 	go func() { // the watchdog: closes the stream when no event arrives in time
 		defer close(watchDone)
 		for {
@@ -361,7 +370,7 @@ func (sub *subscription) loop(ctx context.Context, resp mesos.Response) error {
 			b := bound
 			boundMu.Unlock()
 			select {
-			case <-ctx.Done():
+			case <-watchCtx.Done():
 				return
 			case <-last:
 			case <-time.After(b):
@@ -371,7 +380,7 @@ func (sub *subscription) loop(ctx context.Context, resp mesos.Response) error {
 			}
 		}
 	}()
-	defer func() { <-watchDone }()
+	defer func() { stopWatch(); <-watchDone }()
 
 	driverCtx, stopDriver := context.WithCancel(ctx)
 	defer stopDriver()
@@ -402,7 +411,7 @@ func (sub *subscription) loop(ctx context.Context, resp mesos.Response) error {
 			sb := ev.GetSubscribed()
 			if hb := sb.GetHeartbeatIntervalSeconds(); hb > 0 {
 				boundMu.Lock()
-				bound = time.Duration(hb*float64(s.cfg.HeartbeatMisses)) * time.Second
+				bound = time.Duration(hb * float64(s.cfg.HeartbeatMisses) * float64(time.Second))
 				boundMu.Unlock()
 			}
 			if err := sub.subscribed(ctx, sb); err != nil {
@@ -493,22 +502,24 @@ func (sub *subscription) subscribed(ctx context.Context, sb *scheduler.Event_Sub
 	s.subscribed = true
 	s.suppressed = false // a (re)subscribe without suppressed_roles is unsuppressed
 	s.reconciling = s.ledger.liveAgents()
+	pending := len(s.reconciling)
+	// The barrier is a task nobody has: the master answers calls in the order they come, so
+	// its answer (TASK_LOST) to the explicit RECONCILE arrives after every answer to the
+	// implicit one sent before. Ready waits for it, so tasks of ours the ledger does not know
+	// (a replica without the last checkpoint) are adopted before the controller decides.
+	s.reconSeq++
+	s.reconciling[fmt.Sprintf("relay-reconcile-barrier-%d", s.reconSeq)] = ""
 	s.reconStart = now
 	s.lastImplied = now
-	pending := len(s.reconciling)
 	s.mu.Unlock()
 	s.rec.Subscribed(id)
 	sub.log.Info("subscribed", "framework_id", id, "live_tasks", pending)
 
-	// Reconcile: explicit for the ledger's tasks, then implicit for anything else of ours.
-	if pending > 0 {
-		if err := sub.call(ctx, calls.Reconcile(calls.ReconcileTasks(s.reconcilingCopy()))); err != nil {
-			sub.log.Warn("reconcile_failed", "error", err)
-		}
-	} else {
-		s.markReady()
-	}
+	// Reconcile: implicit for every task of ours, then explicit for the ledger's and the barrier.
 	if err := sub.call(ctx, calls.Reconcile()); err != nil {
+		sub.log.Warn("reconcile_failed", "error", err)
+	}
+	if err := sub.call(ctx, calls.Reconcile(calls.ReconcileTasks(s.reconcilingCopy()))); err != nil {
 		sub.log.Warn("reconcile_failed", "error", err)
 	}
 	return nil
@@ -603,6 +614,7 @@ func (sub *subscription) offers(ctx context.Context, offers []mesos.Offer) error
 
 	s.mu.Lock()
 	launchable := s.halted == "" && isClosed(s.ready)
+	gen := s.gen
 	want := [2]int{s.demand[0], s.demand[1]}
 	if s.cfg.CoolerKill {
 		want[1] = 0
@@ -664,6 +676,7 @@ func (sub *subscription) offers(ctx context.Context, offers []mesos.Offer) error
 				decline = append(decline, byAgent[a].offers...)
 			}
 			agents = nil
+			s.giveBack(gen, countKind(all, loop.Warmer), countKind(all, loop.Cooler))
 			sub.log.Warn("launch_cancelled", "tasks", len(all), "error", err)
 		}
 	}
@@ -674,6 +687,11 @@ func (sub *subscription) offers(ctx context.Context, offers []mesos.Offer) error
 			ids[i] = r.ID
 		}
 		s.ledger.setState(ids, StateIntent, StateStaging, s.now())
+		s.mu.Lock()
+		for _, id := range ids {
+			s.inflight[id] = gen
+		}
+		s.mu.Unlock()
 		acc := calls.Accept(calls.OfferOperations{calls.OpLaunch(p.infos...)}.WithOffers(p.offers...)).
 			With(calls.RefuseSeconds(s.cfg.RefuseSeconds))
 		if cerr := sub.call(ctx, acc); cerr != nil {
@@ -706,6 +724,25 @@ func (sub *subscription) offers(ctx context.Context, offers []mesos.Offer) error
 		return err
 	}
 	return nil
+}
+
+// giveBack returns units that were taken from the demand but not launched (BeforeLaunch
+// refused them, or Mesos found the offer invalid) to the demand, if it is still the demand
+// they were taken from; a Withdraw since then has already counted them as pending.
+func (s *Scheduler) giveBack(gen uint64, warmers, coolers int) {
+	s.mu.Lock()
+	back := s.gen == gen
+	if back {
+		s.demand[0] += warmers
+		s.demand[1] += coolers
+	}
+	s.mu.Unlock()
+	if back {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func countKind(rs []TaskRecord, k loop.Kind) int {
@@ -759,20 +796,45 @@ func (sub *subscription) update(ctx context.Context, st mesos.TaskStatus) {
 	}
 	agent := st.GetAgentID().GetValue()
 	res := s.ledger.update(id, ledgerState(state), agent, terminal, s.now(), s.cfg.Term)
+	s.mu.Lock()
+	gen, wasInflight := s.inflight[id]
+	delete(s.inflight, id)
+	s.mu.Unlock()
 	switch {
 	case res.Ended:
 		kind := res.Kind.String()
 		s.rec.TaskEnded(kind, state.String())
-		if (res.Killed && state == mesos.TASK_KILLED) || st.GetReason() == mesos.REASON_RECONCILIATION {
-			failure = false
+		// Outcomes that say nothing about whether tasks work leave the failure streak alone:
+		// our own kills, reconciliation answers (an intent Mesos never saw, a task that ended
+		// while we were away), and launches on offers that were gone (the unit goes back to
+		// the demand: it was never launched).
+		neutral := false
+		switch reason := st.GetReason(); {
+		case res.Killed && state == mesos.TASK_KILLED, reason == mesos.REASON_RECONCILIATION:
+			neutral = true
+		case reason == mesos.REASON_INVALID_OFFERS:
+			neutral = true
+			if wasInflight {
+				w, c := 1, 0
+				if res.Kind == loop.Cooler {
+					w, c = 0, 1
+				}
+				s.giveBack(gen, w, c)
+			}
 		}
-		streak := s.ledger.noteOutcome(failure)
+		streak := s.ledger.Failures()
+		if !neutral {
+			streak = s.ledger.noteOutcome(failure)
+		}
 		lvl := hclog.Debug
 		if failure {
 			lvl = hclog.Warn
 		}
+		if neutral {
+			lvl = hclog.Debug
+		}
 		sub.log.Log(lvl, "task_ended", "task", id, "state", state.String(), "reason", st.GetReason().String(), "message", st.GetMessage(), "failure_streak", streak)
-		if failure && s.cfg.MaxFailures > 0 && streak >= s.cfg.MaxFailures {
+		if failure && !neutral && s.cfg.MaxFailures > 0 && streak >= s.cfg.MaxFailures {
 			s.halt(fmt.Sprintf("%d tasks failed in a row (--max-failures %d); last: %s %s", streak, s.cfg.MaxFailures, state, st.GetMessage()))
 		}
 	case res.Adopted:
@@ -807,7 +869,6 @@ func (s *Scheduler) halt(why string) {
 	s.mu.Lock()
 	first := s.halted == ""
 	s.halted = why
-	s.demand = [2]int{}
 	s.mu.Unlock()
 	if first {
 		s.log.Error("launching_halted", "reason", why)
@@ -846,7 +907,7 @@ func (sub *subscription) drive(ctx context.Context) {
 
 		// 1. Offers wanted?
 		s.mu.Lock()
-		want := s.demand[0] > 0 || (s.demand[1] > 0 && !s.cfg.CoolerKill)
+		want := s.halted == "" && (s.demand[0] > 0 || (s.demand[1] > 0 && !s.cfg.CoolerKill))
 		if want {
 			s.idleSince = time.Time{}
 		} else if s.idleSince.IsZero() {
@@ -854,9 +915,15 @@ func (sub *subscription) drive(ctx context.Context) {
 		}
 		revive := want && (s.suppressed || s.filtered)
 		suppress := !want && !s.suppressed && now.Sub(s.idleSince) > 3*time.Second
-		kills := 0
+		// Kills (--cooler kill) are picked under the lock with the demand they spend, so that a
+		// Withdraw sees them either as demand or as pending coolers, never both or neither.
+		var picked []TaskRecord
+		gen := s.gen
 		if s.cfg.CoolerKill && s.demand[1] > 0 && isClosed(s.ready) {
-			kills = s.demand[1]
+			picked = s.ledger.pickKills(s.demand[1], now)
+			// What found nothing to kill stays demanded (Withdraw reports it Ungranted) and is
+			// tried again as warmers start running.
+			s.demand[1] -= len(picked)
 		}
 		s.mu.Unlock()
 		switch {
@@ -873,17 +940,17 @@ func (sub *subscription) drive(ctx context.Context) {
 		}
 
 		// 2. Kills (--cooler kill): the newest running warmers.
-		if kills > 0 {
-			picked := s.ledger.pickKills(kills, now)
-			s.mu.Lock()
-			s.demand[1] = max(s.demand[1]-len(picked), 0)
-			if len(picked) < kills {
-				s.demand[1] = 0 // nothing more to kill now; the controller sees it as ungranted next tick
-			}
-			s.mu.Unlock()
+		if len(picked) > 0 {
 			for _, t := range picked {
 				if err := sub.call(ctx, calls.Kill(t.ID, t.Agent)); err != nil {
+					// Not killed: a running warmer again, and the kill back in the demand.
 					sub.log.Warn("kill_failed", "task", t.ID, "error", err)
+					s.mu.Lock()
+					s.ledger.setKill(t.ID, false)
+					if s.gen == gen {
+						s.demand[1]++
+					}
+					s.mu.Unlock()
 					continue
 				}
 				s.rec.TaskKillSent(t.Kind.String())

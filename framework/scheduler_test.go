@@ -1,0 +1,515 @@
+package framework
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+
+	"github.com/relay-mesos/relay-mesos/framework/localmaster"
+	"github.com/relay-mesos/relay-mesos/loop"
+)
+
+// A new framework registers, hands its ID to OnSubscribed before anything is launched, and
+// Demand(3,0) runs exactly 3 warmer tasks in one ACCEPT, through intent -> staging ->
+// running -> ended in the ledger.
+func TestSubscribeLaunchAndLedger(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, localmaster.Config{})
+	dir := t.TempDir()
+	p := startProxy(t, m.URL(), true) // the leader, as far as the scheduler can tell
+
+	var mu sync.Mutex
+	var order []string
+	var intents []TaskRecord
+	var atAccept []string // ledger states of the launched tasks when the ACCEPT arrives
+	var r *running
+	hooks := Hooks{
+		OnSubscribed: func(_ context.Context, id string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			order = append(order, "subscribed:"+id)
+			return nil
+		},
+		BeforeLaunch: func(_ context.Context, tasks []TaskRecord) error {
+			mu.Lock()
+			defer mu.Unlock()
+			order = append(order, "before_launch")
+			intents = append(intents, tasks...)
+			for _, tk := range m.Snapshot().Tasks {
+				for _, in := range tasks {
+					if tk.ID == in.ID {
+						t.Errorf("task %s reached the master before BeforeLaunch returned", in.ID)
+					}
+				}
+			}
+			return nil
+		},
+	}
+	p.onCall = func(c *scheduler.Call) {
+		if c.GetType() != scheduler.Call_ACCEPT || r == nil {
+			return
+		}
+		states := map[string]string{}
+		for _, tr := range r.s.Ledger().Tasks() {
+			states[tr.ID] = tr.State
+		}
+		mu.Lock()
+		for _, id := range launchedIDs(c) {
+			atAccept = append(atAccept, states[id])
+		}
+		mu.Unlock()
+	}
+	cfg := testConfig(p.addr(), dir)
+	r = startSched(t, cfg, "", nil, hooks)
+	r.ready(t)
+
+	id := r.s.FrameworkID()
+	if id == "" || id != onlyFramework(t, m).ID {
+		t.Fatalf("FrameworkID %q, master has %q", id, onlyFramework(t, m).ID)
+	}
+	if st := r.s.Status(); !st.Subscribed || !st.Ready || st.Master != p.srv.URL {
+		t.Fatalf("status after Ready: %+v", st)
+	}
+
+	r.s.Demand(3, 0)
+	waitUntil(t, 10*time.Second, "3 running warmers", func() bool {
+		return r.s.Ledger().Counts(false).Warmer.Running == 3 && len(lines(t, dir)) == 3
+	})
+
+	mu.Lock()
+	if want := []string{"subscribed:" + id, "before_launch"}; !slices.Equal(order, want) {
+		t.Errorf("hook order %v, want %v", order, want)
+	}
+	if len(intents) != 3 {
+		t.Errorf("BeforeLaunch got %d tasks, want 3", len(intents))
+	}
+	for _, in := range intents {
+		if in.State != StateIntent || in.Kind != loop.Warmer {
+			t.Errorf("BeforeLaunch task %+v, want a warmer intent", in)
+		}
+	}
+	if !slices.Equal(atAccept, []string{StateStaging, StateStaging, StateStaging}) {
+		t.Errorf("ledger states when the ACCEPT was sent: %v, want 3x staging", atAccept)
+	}
+	mu.Unlock()
+	if n := p.count(scheduler.Call_ACCEPT); n != 1 {
+		t.Errorf("%d ACCEPT calls for 3 tasks on one agent, want 1", n)
+	}
+	if got := lines(t, dir); len(got) != 3 {
+		t.Errorf("tasks that ran: %v, want 3", got)
+	}
+
+	l := r.s.Withdraw()
+	if want := (loop.Ledger{Warmer: loop.KindCounts{Running: 3}}); l != want {
+		t.Errorf("Withdraw = %+v, want %+v", l, want)
+	}
+	holds(t, 500*time.Millisecond, "no more launches", func() bool { return masterTasks(m, "") == 3 })
+
+	release(t, dir)
+	waitUntil(t, 10*time.Second, "tasks ended", func() bool { return r.s.Ledger().Live() == 0 })
+	if n := r.rec.get("ended:warmer:TASK_FINISHED"); n != 3 {
+		t.Errorf("recorded %d finished warmers, want 3 (%v)", n, r.rec)
+	}
+	if l := r.s.Withdraw(); l != (loop.Ledger{}) {
+		t.Errorf("Withdraw after the end = %+v, want zero", l)
+	}
+	if n := r.rec.get("launched:warmer"); n != 3 {
+		t.Errorf("recorded %d launches, want 3", n)
+	}
+}
+
+// Demand that could not be placed is reported Ungranted by Withdraw and never launched
+// later, even when resources come back.
+func TestWithdrawnDemandNeverLaunched(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, localmaster.Config{})
+	dir := t.TempDir()
+	r := startSched(t, testConfig(m.Addr(), dir), "", nil, Hooks{})
+	r.ready(t)
+	if err := m.SetResources("cpus:0;mem:0"); err != nil {
+		t.Fatal(err)
+	}
+	r.s.Demand(3, 0)
+	time.Sleep(300 * time.Millisecond)
+	l := r.s.Withdraw()
+	if want := (loop.Ledger{Warmer: loop.KindCounts{Ungranted: 3}}); l != want {
+		t.Fatalf("Withdraw while starved = %+v, want %+v", l, want)
+	}
+	if err := m.SetResources("cpus:4;mem:4096;disk:10000"); err != nil {
+		t.Fatal(err)
+	}
+	holds(t, 1500*time.Millisecond, "nothing launched after Withdraw", func() bool {
+		return masterTasks(m, "") == 0 && r.s.Ledger().Live() == 0
+	})
+	// The cluster could launch: new demand is placed at once.
+	r.s.Demand(1, 0)
+	waitUntil(t, 10*time.Second, "1 running", func() bool { return masterTasks(m, "TASK_RUNNING") == 1 })
+	holds(t, 500*time.Millisecond, "only the new unit", func() bool { return masterTasks(m, "") == 1 })
+}
+
+// BeforeLaunch refusing a launch launches nothing (the units stay demanded, as Ungranted);
+// an error wrapping ErrStepDown ends Run with it.
+func TestBeforeLaunchRefusal(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		err      error
+		stepDown bool
+	}{
+		{"plain error", errors.New("checkpoint store unavailable"), false},
+		{"step down", fmt.Errorf("%w: fenced write refused", ErrStepDown), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := startMaster(t, localmaster.Config{})
+			dir := t.TempDir()
+			var mu sync.Mutex
+			calls := 0
+			hooks := Hooks{BeforeLaunch: func(context.Context, []TaskRecord) error {
+				mu.Lock()
+				calls++
+				mu.Unlock()
+				return tc.err
+			}}
+			r := startSched(t, testConfig(m.Addr(), dir), "", nil, hooks)
+			r.ready(t)
+			r.s.Demand(2, 0)
+			if tc.stepDown {
+				err := r.wait(t, 5*time.Second)
+				if !errors.Is(err, ErrStepDown) {
+					t.Fatalf("Run = %v, want ErrStepDown", err)
+				}
+			} else {
+				waitUntil(t, 5*time.Second, "BeforeLaunch called", func() bool { mu.Lock(); defer mu.Unlock(); return calls > 0 })
+				holds(t, time.Second, "nothing launched, Run going on", func() bool {
+					select {
+					case <-r.exited:
+						return false
+					default:
+					}
+					return masterTasks(m, "") == 0 && r.s.Ledger().Live() == 0
+				})
+				if l := r.s.Withdraw(); l != (loop.Ledger{Warmer: loop.KindCounts{Ungranted: 2}}) {
+					t.Errorf("Withdraw after refused launches = %+v, want 2 ungranted warmers", l)
+				}
+			}
+			if n := len(m.Snapshot().Launches); n != 0 {
+				t.Errorf("master launched %d tasks", n)
+			}
+			if got := lines(t, dir); len(got) != 0 {
+				t.Errorf("tasks ran: %v", got)
+			}
+		})
+	}
+}
+
+// Idle, the framework suppresses offers; new demand revives them and is launched.
+func TestSuppressWhenIdleReviveOnDemand(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, localmaster.Config{})
+	dir := t.TempDir()
+	r := startSched(t, testConfig(m.Addr(), dir), "", nil, Hooks{})
+	r.ready(t)
+	waitUntil(t, 8*time.Second, "suppressed at the master", func() bool { return len(onlyFramework(t, m).Suppressed) > 0 })
+	if !r.s.Status().Suppressed {
+		t.Errorf("Status().Suppressed = false while the master has the framework suppressed")
+	}
+	r.s.Demand(1, 0)
+	waitUntil(t, 5*time.Second, "revived and launched", func() bool {
+		return len(onlyFramework(t, m).Suppressed) == 0 && masterTasks(m, "TASK_RUNNING") == 1
+	})
+	if r.s.Status().Suppressed {
+		t.Errorf("Status().Suppressed after revive")
+	}
+}
+
+// A DECLINE answered 400 leaves the subscription alone (mesos-go drops it by default).
+func TestDecline400KeepsSubscription(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, localmaster.Config{})
+	dir := t.TempDir()
+	p := startProxy(t, m.URL(), true)
+	p.answer = func(c *scheduler.Call) int {
+		if c.GetType() == scheduler.Call_DECLINE {
+			return http.StatusBadRequest
+		}
+		return 0
+	}
+	r := startSched(t, testConfig(p.addr(), dir), "", nil, Hooks{})
+	r.ready(t)
+	waitUntil(t, 5*time.Second, "a DECLINE", func() bool { return p.count(scheduler.Call_DECLINE) > 0 })
+	holds(t, 1500*time.Millisecond, "one subscription", func() bool {
+		fw := onlyFramework(t, m)
+		return fw.Connected && len(fw.Subscriptions) == 1
+	})
+	// The stream still carries calls: SUPPRESS (idle) gets through on the same subscription.
+	waitUntil(t, 8*time.Second, "suppressed", func() bool { return len(onlyFramework(t, m).Suppressed) > 0 })
+	if fw := onlyFramework(t, m); len(fw.Subscriptions) != 1 {
+		t.Errorf("%d subscriptions, want 1", len(fw.Subscriptions))
+	}
+	if n := r.rec.get("subscribed"); n != 1 {
+		t.Errorf("subscribed %d times, want 1", n)
+	}
+}
+
+// A master that stops sending events (heartbeats included) is left after HeartbeatMisses
+// intervals, and the scheduler subscribes again; a live stream is never left.
+func TestHeartbeatWatchdog(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, localmaster.Config{Heartbeat: 100 * time.Millisecond})
+	dir := t.TempDir()
+	p := startProxy(t, m.URL(), true)
+	r := startSched(t, testConfig(p.addr(), dir), "", nil, Hooks{})
+	r.ready(t)
+	holds(t, 1500*time.Millisecond, "one subscription while heartbeats flow", func() bool {
+		return len(onlyFramework(t, m).Subscriptions) == 1
+	})
+	start := time.Now()
+	p.freeze()
+	waitUntil(t, 5*time.Second, "a second subscription", func() bool { return len(onlyFramework(t, m).Subscriptions) == 2 })
+	took := time.Since(start)
+	// 5 missed heartbeats of 100 ms.
+	if took < 400*time.Millisecond || took > 3*time.Second {
+		t.Errorf("resubscribed %v after the stream froze, want about 500 ms", took)
+	}
+	if n := r.rec.get("disconnected:heartbeat"); n != 1 {
+		t.Errorf("heartbeat disconnections recorded: %d, want 1 (%v)", n, r.rec)
+	}
+	waitUntil(t, 5*time.Second, "subscribed again", func() bool { return r.s.Status().Subscribed })
+}
+
+// A second scheduler with the same FrameworkID takes over: the first's Run returns
+// ErrFailedOver at once, the second adopts the running tasks through reconciliation before
+// Ready, and nothing is killed or launched twice.
+func TestFailover(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, localmaster.Config{Heartbeat: time.Second})
+	dir := t.TempDir()
+	cfg := testConfig(m.Addr(), dir)
+	a := startSched(t, cfg, "", nil, Hooks{})
+	a.ready(t)
+	a.s.Demand(2, 0)
+	waitUntil(t, 10*time.Second, "2 running", func() bool { return a.s.Ledger().Counts(false).Warmer.Running == 2 })
+	id := a.s.FrameworkID()
+
+	var seen []string
+	b := startSched(t, cfg, id, NewLedger(), Hooks{OnSubscribed: func(_ context.Context, got string) error {
+		seen = append(seen, got)
+		return nil
+	}})
+	start := time.Now()
+	if err := a.wait(t, 5*time.Second); !errors.Is(err, ErrFailedOver) {
+		t.Fatalf("first Run = %v, want ErrFailedOver", err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("first Run returned %v after the takeover, want at once", took)
+	}
+	b.ready(t)
+	if l := b.s.Ledger().Counts(false); l != (loop.Ledger{Warmer: loop.KindCounts{Running: 2}}) {
+		t.Errorf("second ledger at Ready = %+v, want the 2 running warmers adopted", l)
+	}
+	if b.s.FrameworkID() != id || !slices.Equal(seen, []string{id}) {
+		t.Errorf("second scheduler framework id %q (hook saw %v), want %q", b.s.FrameworkID(), seen, id)
+	}
+	holds(t, time.Second, "2 tasks, none killed, none launched again", func() bool {
+		st := m.Snapshot()
+		return len(st.Tasks) == 2 && len(st.CompletedTasks) == 0 && len(st.Launches) == 2 && len(lines(t, dir)) == 2
+	})
+	if a.s.Status().Subscribed {
+		t.Errorf("first scheduler still says subscribed")
+	}
+	if fw := onlyFramework(t, m); len(fw.Subscriptions) != 2 {
+		t.Errorf("%d subscriptions, want 2 (no ping-pong)", len(fw.Subscriptions))
+	}
+}
+
+// A scheduler restarted with a restored ledger reconciles it before Ready: checkpointed
+// tasks show their real state, an intent Mesos never saw ends, the counts are right.
+func TestRestartWithRestoredLedger(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, localmaster.Config{})
+	dir := t.TempDir()
+	cfg := testConfig(m.Addr(), dir)
+	a := startSched(t, cfg, "", nil, Hooks{})
+	a.ready(t)
+	a.s.Demand(2, 0)
+	waitUntil(t, 10*time.Second, "2 running", func() bool { return a.s.Ledger().Counts(false).Warmer.Running == 2 })
+	id := a.s.FrameworkID()
+	a.stop(t)
+
+	snap := a.s.Ledger().Snapshot()
+	for i := range snap.Tasks {
+		snap.Tasks[i].State = StateStaging // checkpointed before Mesos said RUNNING
+	}
+	now := time.Now().UnixMilli()
+	snap.Tasks = append(snap.Tasks, TaskRecord{ID: "relay-warmer-t0-77", Kind: loop.Warmer, State: StateIntent,
+		Agent: m.Snapshot().Agent.ID, Created: now, Updated: now})
+	snap.Failures = 1
+
+	b := startSched(t, cfg, id, RestoreLedger(snap), Hooks{})
+	b.ready(t)
+	if l := b.s.Ledger().Counts(false); l != (loop.Ledger{Warmer: loop.KindCounts{Running: 2}}) {
+		t.Errorf("ledger at Ready = %+v, want 2 running", l)
+	}
+	if n := b.rec.get("ended:warmer:TASK_LOST"); n != 1 {
+		t.Errorf("ended intents recorded: %d, want 1 (%v)", n, b.rec)
+	}
+	if f := b.s.Ledger().Failures(); f != 1 {
+		t.Errorf("failure streak %d after reconciliation, want 1 (unchanged)", f)
+	}
+	holds(t, 500*time.Millisecond, "the 2 tasks kept", func() bool {
+		st := m.Snapshot()
+		return len(st.Tasks) == 2 && len(st.CompletedTasks) == 0
+	})
+	b.s.Demand(1, 0)
+	waitUntil(t, 10*time.Second, "a third task", func() bool { return b.s.Ledger().Counts(false).Warmer.Running == 3 })
+	for _, tr := range b.s.Ledger().Tasks() {
+		if tr.ID == "relay-warmer-t0-77" || tr.ID == "relay-warmer-t0-1" && tr.State != StateRunning {
+			t.Errorf("unexpected record %+v", tr)
+		}
+	}
+	if got := b.s.Ledger().Snapshot().Seq; got != snap.Seq+1 {
+		t.Errorf("sequence %d after one launch, want %d (IDs never reused)", got, snap.Seq+1)
+	}
+}
+
+// --cooler kill: Demand(0,2) kills the 2 newest running warmers; they count as pending
+// coolers until they end; kills that find nothing to kill are reported Ungranted.
+func TestCoolerKill(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, localmaster.Config{})
+	dir := t.TempDir()
+	cfg := testConfig(m.Addr(), dir)
+	cfg.CoolerKill = true
+	cfg.Warmer = `trap "" TERM; ` + cfg.Warmer // dies only at the SIGKILL, 3 s after the KILL
+	r := startSched(t, cfg, "", RestoreLedger(LedgerSnapshot{Seq: 8}), Hooks{})
+	r.ready(t)
+	r.s.Demand(3, 0)
+	waitUntil(t, 10*time.Second, "3 running", func() bool { return r.s.Ledger().Counts(true).Warmer.Running == 3 })
+	r.s.Withdraw()
+	r.s.Demand(0, 2)
+	r.rec.waitFor(t, "kill_sent:warmer", 2)
+	if l := r.s.Ledger().Counts(true); l.Cooler.Pending != 2 {
+		t.Errorf("counts after the kills = %+v, want 2 pending coolers", l)
+	}
+	var killed []string
+	for _, tr := range r.s.Ledger().Tasks() {
+		if tr.Kill {
+			killed = append(killed, tr.ID)
+		}
+	}
+	slices.Sort(killed)
+	if want := []string{"relay-warmer-t0-10", "relay-warmer-t0-11"}; !slices.Equal(killed, want) {
+		t.Errorf("killed %v, want the newest %v", killed, want)
+	}
+	if l := r.s.Withdraw(); l.Cooler.Ungranted != 0 || l.Cooler.Pending != 2 {
+		t.Errorf("Withdraw = %+v, want 2 pending coolers, none ungranted", l)
+	}
+	waitUntil(t, 10*time.Second, "killed tasks ended", func() bool { return r.s.Ledger().Live() == 1 })
+	if l := r.s.Ledger().Counts(true); l != (loop.Ledger{Warmer: loop.KindCounts{Running: 1}}) {
+		t.Errorf("counts after the kills ended = %+v, want 1 running warmer", l)
+	}
+	if n := r.rec.get("ended:warmer:TASK_KILLED"); n != 2 {
+		t.Errorf("killed tasks recorded: %d, want 2", n)
+	}
+	if fw := r.s.Ledger().Failures(); fw != 0 {
+		t.Errorf("kills counted as failures: streak %d", fw)
+	}
+	// Three kills asked, one warmer left: one kill, two ungranted.
+	r.s.Demand(0, 3)
+	r.rec.waitFor(t, "kill_sent:warmer", 3)
+	time.Sleep(100 * time.Millisecond)
+	if l := r.s.Withdraw(); l.Cooler.Ungranted != 2 || l.Cooler.Pending != 1 {
+		t.Errorf("Withdraw = %+v, want 1 pending cooler and 2 ungranted", l)
+	}
+}
+
+// Failing warmers halt launching after MaxFailures in a row, visibly.
+func TestMaxFailuresHalts(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, localmaster.Config{Resources: "cpus:0.1;mem:4096"}) // one task at a time
+	dir := t.TempDir()
+	cfg := testConfig(m.Addr(), dir)
+	cfg.Warmer = fmt.Sprintf(`echo "$MESOS_TASK_ID" >> %s/out; exit 1`, dir)
+	cfg.MaxFailures = 3
+	r := startSched(t, cfg, "", nil, Hooks{})
+	r.ready(t)
+	r.s.Demand(10, 0)
+	waitUntil(t, 15*time.Second, "halted", func() bool { return r.s.Status().Halted != "" })
+	if h := r.s.Status().Halted; !strings.Contains(h, "3") {
+		t.Errorf("Halted = %q, want it to say why (3 failures)", h)
+	}
+	holds(t, time.Second, "3 launches", func() bool { return len(m.Snapshot().Launches) == 3 })
+	r.s.Demand(2, 0)
+	holds(t, time.Second, "no launch after the halt", func() bool { return len(m.Snapshot().Launches) == 3 })
+	if n := len(lines(t, dir)); n != 3 {
+		t.Errorf("%d tasks ran, want 3", n)
+	}
+	if l := r.s.Withdraw(); l.Warmer.Ungranted != 2 {
+		t.Errorf("Withdraw while halted = %+v, want the 2 demanded warmers ungranted", l)
+	}
+}
+
+// Subscribing through a master that is not the leader (it forwards; master_info names
+// another address) moves the subscription, and every later call, to the leader.
+func TestNonLeadingMaster(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, localmaster.Config{})
+	dir := t.TempDir()
+	p := startProxy(t, m.URL(), false)
+	var mu sync.Mutex
+	var ids []string
+	r := startSched(t, testConfig(p.addr(), dir), "", nil, Hooks{OnSubscribed: func(_ context.Context, id string) error {
+		mu.Lock()
+		ids = append(ids, id)
+		mu.Unlock()
+		return nil
+	}})
+	r.ready(t)
+	if st := r.s.Status(); st.Master != m.URL() {
+		t.Errorf("Status().Master = %q, want the leader %q", st.Master, m.URL())
+	}
+	r.s.Demand(1, 0)
+	waitUntil(t, 10*time.Second, "1 running", func() bool { return masterTasks(m, "TASK_RUNNING") == 1 })
+	if n := p.count(scheduler.Call_SUBSCRIBE); n != 1 {
+		t.Errorf("%d SUBSCRIBEs through the non-leader, want 1", n)
+	}
+	if n := p.count(scheduler.Call_ACCEPT) + p.count(scheduler.Call_RECONCILE); n != 0 {
+		t.Errorf("%d calls after SUBSCRIBE went to the non-leader", n)
+	}
+	fw := onlyFramework(t, m)
+	if len(fw.Subscriptions) != 2 || !fw.Connected {
+		t.Errorf("framework %+v, want connected after 2 subscriptions", fw)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, id := range ids {
+		if id != fw.ID {
+			t.Errorf("OnSubscribed got %v, want only %s", ids, fw.ID)
+		}
+	}
+}
+
+// Master URLs that cannot work are refused by New.
+func TestNewRejectsBadMaster(t *testing.T) {
+	t.Parallel()
+	for _, master := range []string{"", "nonsense", "http://", "zk://127.0.0.1:2181", "ftp://host:1", "host:port:x"} {
+		cfg := testConfig(master, t.TempDir())
+		if _, err := New(cfg, "", nil, Hooks{}, newRecorder(), nil); !errors.Is(err, ErrConfig) {
+			t.Errorf("New with master %q: %v, want ErrConfig", master, err)
+		} else if master != "" && !strings.Contains(err.Error(), master) {
+			t.Errorf("New with master %q: %v does not name it", master, err)
+		}
+	}
+	if _, err := New(testConfig("127.0.0.1:5050", t.TempDir()), "", nil, Hooks{}, nil, nil); !errors.Is(err, ErrConfig) {
+		t.Errorf("New without a recorder: %v, want ErrConfig", err)
+	}
+}
