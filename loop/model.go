@@ -29,7 +29,10 @@ func dot(a, b *[nParams]float64) float64 {
 
 // rlsUpdate is one step of recursive least squares with exponential forgetting lambda.
 // It leaves the model untouched when the update would not be finite.
-func rlsUpdate(s *State, x *[nParams]float64, y, lambda float64) {
+// With censored set, the movement is only a bound (it ended against a wall): the model moves to
+// explain it but gains no confidence from it (the covariance is left as it was), so the next
+// movements away from the wall correct it.
+func rlsUpdate(s *State, x *[nParams]float64, y, lambda float64, censored bool) {
 	var px [nParams]float64
 	for i := 0; i < nParams; i++ {
 		var v float64
@@ -51,6 +54,9 @@ func rlsUpdate(s *State, x *[nParams]float64, y, lambda float64) {
 		}
 	}
 	s.Theta = theta
+	if censored {
+		return
+	}
 	for i := 0; i < nParams; i++ {
 		for j := 0; j < nParams; j++ {
 			s.Cov[i*nParams+j] = (s.Cov[i*nParams+j] - px[i]*px[j]/denom) / lambda

@@ -48,6 +48,9 @@ type KindState struct {
 	Units float64 `json:"units"`
 	// Seen: unit-ticks of this kind (starts plus running) the model has learned from.
 	Seen float64 `json:"seen"`
+	// Killed: units of this kind seen ended by the other kind (a cooler that kills a running
+	// warmer task) rather than at the end of their life.
+	Killed float64 `json:"killed"`
 }
 
 // State is everything the controller remembers between ticks: a fixed-size value (no slices,

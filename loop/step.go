@@ -140,6 +140,9 @@ func observe(cfg *Config, s *State, k Kind, t int64, c KindCounts, cooler flows,
 		}
 		f.kills = max(f.kills, 0)
 		f.ends -= f.kills
+		if learn {
+			ks.Killed += float64(f.kills)
+		}
 	}
 	if learn && f.ends > 0 && !killing {
 		n, sum := agesPast(&ks.Started, t, t, f.running, f.ends)
@@ -171,8 +174,12 @@ func learnModel(cfg *Config, s *State, x *[nParams]float64, y float64, top, bott
 		s.WallLo = true
 		return
 	}
+	// A movement toward a wall that ended against it, larger than the model expected, only says
+	// the effect was at least that large: a queue drained to empty drained less than the units
+	// could. Learned as a bound, not as a measurement.
+	bound := acting && ((top && y > 0 && yhat < y) || (bottom && y < 0 && yhat > y))
 	lambda := 1 - 1/float64(cfg.Lookback)
-	rlsUpdate(s, x, y, lambda)
+	rlsUpdate(s, x, y, lambda, bound)
 	resid := y - dot(&s.Theta, x)
 	s.Drift += cfg.DriftGain * (resid - s.Drift)
 }
@@ -319,7 +326,8 @@ func setUnits(cfg *Config, d *Decision, k Kind, units float64, f *[2]flows) {
 
 // predictFree fills free[1..horizon] with the metric predicted from what is in flight: pending
 // units start after their kind's lag (counted from their launch), running units end after its
-// life (counted from their start), and the learned drift goes on.
+// life (counted from their start), and the learned drift goes on. Coolers seen killing warmer
+// tasks take, when they act, the running warmer that would end last: its own end will not come.
 func predictFree(cfg *Config, s *State, f *[2]flows, resp *[2]response, pv float64, horizon int, free *[Ring]float64) {
 	var delta [Ring]float64
 	drift := s.Theta[pDrift] + s.Drift
@@ -327,13 +335,14 @@ func predictFree(cfg *Config, s *State, f *[2]flows, resp *[2]response, pv float
 		delta[j] = drift
 	}
 	t := s.Tick
+	var starts, ends [2][Ring]float64
+	var killed [Ring]float64 // warmers removed by kills, whose ends were taken out of ends
 	for k := Warmer; k <= Cooler; k++ {
 		ks := &s.Kinds[k]
 		r := &resp[k]
 		if k == Cooler && cfg.CoolerKills {
 			continue // kills in flight act on the warmers' counts; nothing of their own
 		}
-		var starts, ends [Ring]float64
 		// Pending units, youngest first, by launch tick.
 		left := f[k].pending
 		for tl := t - 1; left > 0 && tl > t-Ring; tl-- {
@@ -343,12 +352,12 @@ func predictFree(cfg *Config, s *State, f *[2]flows, resp *[2]response, pv float
 			}
 			left -= c
 			js := max(r.lag-int(t-tl), 1)
-			addAt(&starts, js, float64(c))
-			addAt(&ends, js+r.life, float64(c))
+			addAt(&starts[k], js, float64(c))
+			addAt(&ends[k], js+r.life, float64(c))
 		}
 		if left > 0 { // launched before the history we keep: expect them to start now
-			addAt(&starts, 1, float64(left))
-			addAt(&ends, 1+r.life, float64(left))
+			addAt(&starts[k], 1, float64(left))
+			addAt(&ends[k], 1+r.life, float64(left))
 		}
 		// Running units, youngest first, by start tick.
 		left = f[k].running
@@ -358,15 +367,24 @@ func predictFree(cfg *Config, s *State, f *[2]flows, resp *[2]response, pv float
 				continue
 			}
 			left -= c
-			addAt(&ends, max(r.life-int(t-ts), 1), float64(c))
+			addAt(&ends[k], max(r.life-int(t-ts), 1), float64(c))
 		}
 		if left > 0 { // age unknown: assume half a life left
-			addAt(&ends, max(r.life/2, 1), float64(left))
+			addAt(&ends[k], max(r.life/2, 1), float64(left))
 		}
+	}
+	if coolersKill(cfg, s) && resp[Warmer].life < Ring {
+		takeKilled(&starts[Cooler], &ends[Warmer], &killed, resp[Warmer].life, horizon)
+	}
+	for k := Warmer; k <= Cooler; k++ {
+		r := &resp[k]
 		running := float64(f[k].running)
 		for j := 1; j <= horizon; j++ {
-			running += starts[j] - ends[j]
-			delta[j] += r.run*running + r.start*starts[j] + r.end*ends[j]
+			running += starts[k][j] - ends[k][j]
+			if k == Warmer {
+				running -= killed[j]
+			}
+			delta[j] += r.run*running + r.start*starts[k][j] + r.end*ends[k][j]
 		}
 	}
 	// A wall the metric has been seen pressed against (an empty queue) clips the prediction,
@@ -381,6 +399,34 @@ func predictFree(cfg *Config, s *State, f *[2]flows, resp *[2]response, pv float
 	free[0] = pv
 	for j := 1; j <= horizon; j++ {
 		free[j] = math.Min(math.Max(free[j-1]+delta[j], lo), hi)
+	}
+}
+
+// coolersKill reports whether the coolers have been seen killing warmer tasks (most cooler
+// units that acted ended a warmer before its time), as opposed to acting on the metric alone.
+func coolersKill(cfg *Config, s *State) bool {
+	if cfg.CoolerKills {
+		return false // handled as the warmers' negative (kindResponse)
+	}
+	k := s.Kinds[Warmer].Killed
+	return k >= confirmUnits && k >= 0.5*s.Kinds[Cooler].Units
+}
+
+// takeKilled applies predicted kills: each cooler acting at tick j (kills[j]) removes the
+// running warmer with the latest end in (j, j+life]; that end is taken out of ends and the
+// unit is counted in killed[j] instead, since the kill's own effect is the cooler's.
+func takeKilled(kills, ends, killed *[Ring]float64, life, horizon int) {
+	for j := 1; j <= horizon; j++ {
+		n := kills[j]
+		for e := min(j+life, Ring-1); n > 0 && e > j; e-- {
+			c := math.Min(n, ends[e])
+			if c <= 0 {
+				continue
+			}
+			ends[e] -= c
+			killed[j] += c
+			n -= c
+		}
 	}
 }
 

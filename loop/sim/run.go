@@ -146,6 +146,13 @@ func (c *virtualClock) After(time.Duration) <-chan time.Time {
 }
 
 func runProject(s *Scenario) ([]Row, error) {
+	rows, _, err := runProjectController(s)
+	return rows, err
+}
+
+// runProjectController is runProject that also returns the controller, for tests of what it
+// learned.
+func runProjectController(s *Scenario) ([]Row, *loop.Controller, error) {
 	cfg := s.Controller
 	cfg.Delay = time.Second
 	ctrl := loop.New(cfg)
@@ -158,7 +165,7 @@ func runProject(s *Scenario) ([]Row, error) {
 	})
 	r, err := loop.NewRunner(loop.RunnerConfig{Delay: time.Second, SourceTimeout: time.Second}, ctrl, read, act, nil, clock, hclog.NewNullLogger())
 	if err != nil {
-		return nil, fmt.Errorf("runner: %w", err)
+		return nil, nil, fmt.Errorf("runner: %w", err)
 	}
 	ctx := context.Background()
 	judge := newReference(s)
@@ -175,5 +182,5 @@ func runProject(s *Scenario) ([]Row, error) {
 			State: p.state(), WarmersGranted: act.gotW, CoolersGranted: act.gotC, Starved: !s.Supply.available(t),
 			CanHelp: help})
 	}
-	return rows, nil
+	return rows, ctrl, nil
 }

@@ -1,0 +1,68 @@
+package sim
+
+import (
+	"math"
+	"testing"
+)
+
+// TestFirstBatchDrainingToEmptyIsNotLearnedAsWeak: a queue whose first batch of consumers
+// empties it in one tick drained less than the batch could; the controller must not take that
+// as the consumers' strength, or every later recovery asks for too many (an overshoot after
+// starvation). After the run its learned effect per consumer is within 5% of the truth.
+func TestFirstBatchDrainingToEmptyIsNotLearnedAsWeak(t *testing.T) {
+	tests := []struct {
+		name string
+		js   string
+		want float64 // true effect of one unit at the coincidence point
+	}{
+		{"life 1", `{"ticks":300,"target":{"type":"constant","value":-40},
+			"plant":{"type":"queue","initial":300,"arrival_per_tick":10,"items_per_run":10,"run_lifetime_ticks":1,"lag_ticks":6},
+			"supply":{"starved":[[150,170]]},"relay":{"cooler":false}}`, 10},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustParse(t, tc.js)
+			rows, ctrl, err := runProjectController(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ctrl.Terms().WarmerPerUnit
+			if math.Abs(got-tc.want) > 0.05*tc.want {
+				t.Errorf("learned %.2f per unit, want %.0f", got, tc.want)
+			}
+			f := Compute(s, rows)
+			for _, w := range f.PostStarve {
+				if !w.OK() {
+					t.Errorf("after [%d,%d): overshoot %.1f, error left %.1f", w.Start, w.End, w.Overshoot, w.ErrorLeft)
+				}
+			}
+		})
+	}
+}
+
+// TestKillsInFlightAreNotCountedTwice: with short tasks and a long lag, a cooler in flight kills
+// a task that would have ended anyway. Counting both the kill and that task's end predicts the
+// metric too low, so the controller asks for too many warmers and overshoots a falling target.
+func TestKillsInFlightAreNotCountedTwice(t *testing.T) {
+	s := mustParse(t, `{"ticks":300,"target":{"type":"sine","mean":39,"amp":30,"period":383},
+		"plant":{"type":"tasks","initial":12,"task_duration_ticks":5,"lag_ticks":16},
+		"supply":{"starved":[[149,195]]},"relay":{"warmer":true,"cooler":true}}`)
+	rows, err := Run(s, Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Compute(s, rows)
+	for _, w := range f.PostStarve {
+		if !w.OK() {
+			t.Errorf("after [%d,%d): overshoot %.1f past the tracking band %.1f, error left %.1f", w.Start, w.End, w.Overshoot, w.Band, w.ErrorLeft)
+		}
+	}
+	// Tracking the falling half (after the recovery): PV stays within the band of SP.
+	worst := 0.0
+	for _, r := range rows[215:290] {
+		worst = math.Max(worst, r.PV-r.SP-trackingBand(rows, r.Tick, s.Plant.responseTicks()))
+	}
+	if worst > 5 {
+		t.Errorf("PV up to %.1f above SP beyond the tracking band on the falling half", worst)
+	}
+}
