@@ -30,12 +30,19 @@
 //  3. It knows about walls. A queue cannot be emptier than empty: when the metric sits at
 //     exactly its highest (or lowest) value ever seen and moved less than the model expected,
 //     the tick is censored (it only says the effect was at least that large) and the wall is
-//     remembered. Predictions are clipped at a known wall, so units already in flight that
-//     would push past it are not mistaken for a reserve.
+//     remembered. A move toward a wall that ended against it, larger than the model expected
+//     (a first batch of consumers draining a queue to empty), is a bound too: the model moves
+//     to explain it but gains no confidence from it, so the next moves away from the wall set
+//     the effect per unit right rather than leaving it low (which made every recovery after a
+//     starved window ask for too many units). Predictions are clipped at a known wall, so
+//     units already in flight that would push past it are not mistaken for a reserve.
 //
 //  4. It predicts, then decides. With what is already in flight (pending units start after
 //     the lag counted from their launch, running units end after the life counted from their
-//     start) and the drift, it predicts the metric over the next ticks. For each kind that
+//     start) and the drift, it predicts the metric over the next ticks. Once coolers have been
+//     seen killing warmer tasks, a cooler in flight is predicted to take the running warmer
+//     that would end last, whose own end then does not come (counting both would predict the
+//     metric too low and ask for too many warmers). For each kind that
 //     exists, it takes the predicted gap to the target at that kind's coincidence point (the
 //     first tick a unit launched now would act, plus Coincidence-1 ticks of its life) and
 //     divides it by what one unit does by then. The kind that moves the metric the right way
@@ -74,8 +81,8 @@
 // # State
 //
 // State holds the tick count, the last metric, the model (seven numbers and their covariance),
-// the walls, and per kind the last Ring ticks of launches and starts, the learned lag and life
-// and the ledger counts of the previous tick. It is versioned (StateVersion); MarshalState and
+// the walls, and per kind the last Ring ticks of launches and starts, the learned lag and life,
+// the units seen killed and the ledger counts of the previous tick. It is versioned (StateVersion); MarshalState and
 // UnmarshalState convert it for checkpoints, refusing a newer version or a state that does not
 // hold together. A new leader that restores it resumes with the learned model; after a gap of
 // several ticks (Config.Delay tells the tick length) it shifts its history so ages stay right.
