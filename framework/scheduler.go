@@ -106,7 +106,7 @@ type Scheduler struct {
 	inflight    map[string]uint64
 	reconSeq    int
 	suppressed  bool
-	filtered    bool // offers were declined with the idle filter: REVIVE when demand comes
+	filtered    bool // offers were declined or partly used with a refuse filter: REVIVE when demand comes
 	idleSince   time.Time
 	halted      string
 	subscribed  bool
@@ -699,6 +699,11 @@ func (sub *subscription) offers(ctx context.Context, offers []mesos.Offer) error
 			sub.log.Warn("accept_failed", "agent", a, "tasks", len(ids), "error", cerr)
 			continue
 		}
+		// The unused part of the offer is now filtered for RefuseSeconds: on a single agent
+		// that is the whole rest of the cluster, so the next demand must REVIVE first.
+		s.mu.Lock()
+		s.filtered = true
+		s.mu.Unlock()
 		s.rec.OffersUsed(len(p.offers))
 		s.rec.OfferToAccept(s.now().Sub(arrived).Seconds())
 		for _, r := range p.tasks {
