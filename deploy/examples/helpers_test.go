@@ -336,3 +336,21 @@ func firstLine(t *testing.T, path string, d time.Duration) string {
 	t.Fatalf("%s: nothing printed within %v", path, d)
 	return ""
 }
+
+// series renders metric/target per tick compactly for the test log ("-" is a miss).
+func series(pts []point) string {
+	var b strings.Builder
+	f := func(v *float64) string {
+		if v == nil {
+			return "-"
+		}
+		return strconv.FormatFloat(*v, 'f', -1, 64)
+	}
+	for i, p := range pts {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(f(p.Metric) + "/" + f(p.Target))
+	}
+	return b.String()
+}
