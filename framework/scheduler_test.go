@@ -114,10 +114,7 @@ func TestSubscribeLaunchAndLedger(t *testing.T) {
 	holds(t, 500*time.Millisecond, "no more launches", func() bool { return masterTasks(m, "") == 3 })
 
 	release(t, dir)
-	waitUntil(t, 10*time.Second, "tasks ended", func() bool { return r.s.Ledger().Live() == 0 })
-	if n := r.rec.get("ended:warmer:TASK_FINISHED"); n != 3 {
-		t.Errorf("recorded %d finished warmers, want 3 (%v)", n, r.rec)
-	}
+	r.rec.waitFor(t, "ended:warmer:TASK_FINISHED", 3)
 	if l := r.s.Withdraw(); l != (loop.Ledger{}) {
 		t.Errorf("Withdraw after the end = %+v, want zero", l)
 	}
@@ -149,6 +146,10 @@ func TestWithdrawnDemandNeverLaunched(t *testing.T) {
 	holds(t, 1500*time.Millisecond, "nothing launched after Withdraw", func() bool {
 		return masterTasks(m, "") == 0 && r.s.Ledger().Live() == 0
 	})
+	// A launch on an offer rescinded meanwhile (TASK_LOST, REASON_INVALID_OFFERS) is no failure.
+	if f := r.s.Ledger().Failures(); f != 0 {
+		t.Errorf("failure streak %d, want 0", f)
+	}
 	// The cluster could launch: new demand is placed at once.
 	r.s.Demand(1, 0)
 	waitUntil(t, 10*time.Second, "1 running", func() bool { return masterTasks(m, "TASK_RUNNING") == 1 })
@@ -219,9 +220,7 @@ func TestSuppressWhenIdleReviveOnDemand(t *testing.T) {
 	r := startSched(t, testConfig(m.Addr(), dir), "", nil, Hooks{})
 	r.ready(t)
 	waitUntil(t, 8*time.Second, "suppressed at the master", func() bool { return len(onlyFramework(t, m).Suppressed) > 0 })
-	if !r.s.Status().Suppressed {
-		t.Errorf("Status().Suppressed = false while the master has the framework suppressed")
-	}
+	waitUntil(t, 5*time.Second, "Status().Suppressed", func() bool { return r.s.Status().Suppressed })
 	r.s.Demand(1, 0)
 	waitUntil(t, 5*time.Second, "revived and launched", func() bool {
 		return len(onlyFramework(t, m).Suppressed) == 0 && masterTasks(m, "TASK_RUNNING") == 1
@@ -413,12 +412,15 @@ func TestCoolerKill(t *testing.T) {
 	if l := r.s.Withdraw(); l.Cooler.Ungranted != 0 || l.Cooler.Pending != 2 {
 		t.Errorf("Withdraw = %+v, want 2 pending coolers, none ungranted", l)
 	}
-	waitUntil(t, 10*time.Second, "killed tasks ended", func() bool { return r.s.Ledger().Live() == 1 })
+	r.rec.waitFor(t, "ended:warmer:TASK_KILLED", 2)
 	if l := r.s.Ledger().Counts(true); l != (loop.Ledger{Warmer: loop.KindCounts{Running: 1}}) {
 		t.Errorf("counts after the kills ended = %+v, want 1 running warmer", l)
 	}
 	if n := r.rec.get("ended:warmer:TASK_KILLED"); n != 2 {
 		t.Errorf("killed tasks recorded: %d, want 2", n)
+	}
+	if tasks := r.s.Ledger().Tasks(); len(tasks) != 1 || tasks[0].ID != "relay-warmer-t0-9" {
+		t.Errorf("left in the ledger: %+v, want relay-warmer-t0-9", tasks)
 	}
 	if fw := r.s.Ledger().Failures(); fw != 0 {
 		t.Errorf("kills counted as failures: streak %d", fw)
@@ -447,11 +449,17 @@ func TestMaxFailuresHalts(t *testing.T) {
 	if h := r.s.Status().Halted; !strings.Contains(h, "3") {
 		t.Errorf("Halted = %q, want it to say why (3 failures)", h)
 	}
-	holds(t, time.Second, "3 launches", func() bool { return len(m.Snapshot().Launches) == 3 })
+	// The master may offer the resources of the third failed task before its TASK_FAILED
+	// reaches the scheduler (Mesos can too): a fourth launch can slip in, no more.
+	time.Sleep(200 * time.Millisecond)
+	n := len(m.Snapshot().Launches)
+	if n < 3 || n > 4 {
+		t.Errorf("%d launches before the halt, want 3 (4 at most)", n)
+	}
 	r.s.Demand(2, 0)
-	holds(t, time.Second, "no launch after the halt", func() bool { return len(m.Snapshot().Launches) == 3 })
-	if n := len(lines(t, dir)); n != 3 {
-		t.Errorf("%d tasks ran, want 3", n)
+	holds(t, time.Second, "no launch after the halt", func() bool { return len(m.Snapshot().Launches) == n })
+	if got := len(lines(t, dir)); got != n {
+		t.Errorf("%d tasks ran, want %d", got, n)
 	}
 	if l := r.s.Withdraw(); l.Warmer.Ungranted != 2 {
 		t.Errorf("Withdraw while halted = %+v, want the 2 demanded warmers ungranted", l)
