@@ -42,7 +42,7 @@ type ClusterConfig struct {
 	// Plant is the queue.
 	Plant PlantConfig
 	// TakePerRound and Rounds: each warmer task takes TakePerRound items once a second,
-	// Rounds times (defaults 2 and 3).
+	// Rounds times (defaults 10 and 3).
 	TakePerRound, Rounds int
 	// Resources of the agent (default cpus:4;mem:4096;disk:10000).
 	Resources string
@@ -69,7 +69,7 @@ func (c *ClusterConfig) defaults() {
 		c.Plant = DefaultPlantConfig()
 	}
 	if c.TakePerRound <= 0 {
-		c.TakePerRound = 2
+		c.TakePerRound = 10
 	}
 	if c.Rounds <= 0 {
 		c.Rounds = 3

@@ -22,9 +22,9 @@ type PlantConfig struct {
 	Initial float64
 }
 
-// DefaultPlantConfig is a queue with 4 items arriving per second and 30 waiting.
+// DefaultPlantConfig is a queue with 2 items arriving per second and 20 waiting.
 func DefaultPlantConfig() PlantConfig {
-	return PlantConfig{Listen: "127.0.0.1:0", Rate: 4, Initial: 30}
+	return PlantConfig{Listen: "127.0.0.1:0", Rate: 2, Initial: 20}
 }
 
 // Plant is a queue service: items arrive at a rate; GET /size returns the length (the

@@ -144,6 +144,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		schedule = schedule[:o.Count]
 	}
 	var faults []Fault
+	var liveness []Violation
 	for n, kind := range schedule {
 		if ctx.Err() != nil {
 			break
@@ -156,8 +157,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		o.Log.Log(lvl, "fault", "n", n+1, "of", len(schedule), "kind", kind, "old_leader", f.OldLeader, "old_term", f.OldTerm,
 			"took", f.End.Sub(f.Start).Round(time.Millisecond), "error", f.Err)
-		if err := inj.Settle(ctx, 60*time.Second); err != nil {
+		bound := 3*o.Cluster.SessionTimeout + 10*time.Second
+		if err := inj.Settle(ctx, bound); err != nil {
 			o.Log.Warn("no_leader_after_fault", "kind", kind, "error", err)
+			liveness = append(liveness, Violation{Check: "no-leader", At: f.End,
+				Detail: fmt.Sprintf("%s: no replica leads and decides within %v after the fault ended", kind, bound)})
+			if len(liveness) >= 2 {
+				o.Log.Error("cluster_wedged", "after_faults", n+1)
+				break
+			}
 		}
 		gap := o.GapMin
 		if o.GapMax > o.GapMin {
@@ -179,6 +187,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	snap := obs.Snapshot()
 	items := o.Cluster.TakePerRound * o.Cluster.Rounds
 	res.Evaluation = Evaluate(snap, faults, o.Limits, o.Cluster.Target, items, baseFrom, baseTo, baseTo, faultsTo)
+	res.Violations = append(res.Violations, liveness...)
 	res.Violations = append(res.Violations, drain...)
 	res.Snapshot = snap
 	res.Took = time.Since(res.Started)
