@@ -363,3 +363,19 @@ func (nopRecorder) Disconnected(string)      {}
 func (nopRecorder) Error(string, error)      {}
 
 var _ = errors.New
+
+// A master that lost every task (a new cluster behind the same address): the new leader's
+// reconciliation ends the ledger's tasks, and the controller launches again to reach the target.
+func TestResumeAgainstAMasterThatLostEverything(t *testing.T) {
+	c := newCluster(t)
+	a := c.start("a")
+	waitFor(t, "running tasks", 20*time.Second, func() bool { return c.running() >= 3 })
+	time.Sleep(300 * time.Millisecond)
+	a.stop()
+
+	fresh := newCluster(t)
+	fresh.root = c.root // same ZooKeeper state, new master
+	b := fresh.start("b")
+	waitFor(t, "b to lead", 10*time.Second, b.leading)
+	waitFor(t, "3 running tasks on the fresh master", 20*time.Second, func() bool { return fresh.running() >= 3 })
+}
