@@ -306,9 +306,16 @@ type subscription struct {
 	log      hclog.Logger
 }
 
-// newCaller builds the HTTP caller of one subscription, pointed at base.
-func newCaller(cfg Config, base string) calls.Caller {
-	cfgOpts := []httpcli.ConfigOpt{httpcli.Transport(func(t *http.Transport) { t.ResponseHeaderTimeout = cfg.CallTimeout })}
+// newCaller builds the HTTP caller of one subscription, pointed at base. closeIdle drops its
+// kept-alive connections: each subscription has its own transport, which would otherwise keep
+// them (and a goroutine each) open for as long as the master does.
+func newCaller(cfg Config, base string) (caller calls.Caller, closeIdle func()) {
+	var transport *http.Transport
+	cfgOpts := []httpcli.ConfigOpt{httpcli.Transport(func(t *http.Transport) {
+		t.ResponseHeaderTimeout = cfg.CallTimeout
+		t.IdleConnTimeout = 90 * time.Second
+		transport = t
+	})}
 	if cfg.Principal != "" && cfg.Secret != "" {
 		cfgOpts = append(cfgOpts, httpcli.BasicAuth(cfg.Principal, cfg.Secret))
 	}
@@ -319,7 +326,8 @@ func newCaller(cfg Config, base string) calls.Caller {
 	)
 	// EndpointCandidates returning "" keeps a failed call (a 400 on a DECLINE, a timeout) from
 	// dropping the whole subscription (mesos-go v0.0.11's default does).
-	return httpsched.NewCaller(cli, httpsched.EndpointCandidates(func() string { return "" }), httpsched.AllowReconnection(true))
+	return httpsched.NewCaller(cli, httpsched.EndpointCandidates(func() string { return "" }), httpsched.AllowReconnection(true)),
+		transport.CloseIdleConnections
 }
 
 // subscribeOnce runs one subscription until its stream ends.
@@ -338,7 +346,8 @@ func (s *Scheduler) subscribeOnce(ctx context.Context) error {
 	id := s.fwID
 	s.mu.Unlock()
 
-	caller := newCaller(s.cfg, base)
+	caller, closeIdle := newCaller(s.cfg, base)
+	defer closeIdle()
 	call := calls.Subscribe(s.frameworkInfo(id))
 	if id != "" {
 		call = call.With(calls.SubscribeTo(id))

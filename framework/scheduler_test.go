@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -519,5 +520,32 @@ func TestNewRejectsBadMaster(t *testing.T) {
 	}
 	if _, err := New(testConfig("127.0.0.1:5050", t.TempDir()), "", nil, Hooks{}, nil, nil); !errors.Is(err, ErrConfig) {
 		t.Errorf("New without a recorder: %v, want ErrConfig", err)
+	}
+}
+
+// Resubscribing does not pile up kept-alive HTTP connections (each subscription has its own
+// transport). Not parallel: it counts the process's connection goroutines.
+func TestResubscribeLeavesNoConnections(t *testing.T) {
+	m := startMaster(t, localmaster.Config{})
+	r := startSched(t, testConfig(m.Addr(), t.TempDir()), "", nil, Hooks{})
+	r.ready(t)
+	conns := func() int {
+		buf := make([]byte, 1<<20)
+		return strings.Count(string(buf[:runtime.Stack(buf, true)]), "net/http.(*persistConn).readLoop")
+	}
+	before := conns()
+	for i := 0; i < 5; i++ {
+		n := len(onlyFramework(t, m).Subscriptions)
+		m.DropStreams()
+		waitUntil(t, 5*time.Second, "subscribed again", func() bool {
+			return len(onlyFramework(t, m).Subscriptions) == n+1 && r.s.Status().Subscribed
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	if after := conns(); after > before+1 {
+		t.Errorf("%d client connections after 5 resubscriptions, %d before", after, before)
+	}
+	if n := r.rec.get("disconnected:error"); n != 5 {
+		t.Errorf("disconnections recorded: %d, want 5 (%v)", n, r.rec)
 	}
 }
