@@ -168,23 +168,29 @@ func Evaluate(s Snapshot, faults []Fault, lim Limits, target float64, itemsPerTa
 		}
 	}
 
-	// 4. Controller state carries over from one term to the next.
-	var prev *TermInfo
-	for i := range s.Terms {
-		t := s.Terms[i]
-		if t.First == nil || t.Deciding.IsZero() {
+	// 4. Controller state carries over: a new leader's first terms (one tick after it starts
+	// deciding) match the last checkpoint stored before its term began.
+	for _, t := range s.Terms {
+		if t.First == nil || t.Start.IsZero() {
 			continue
 		}
-		if prev != nil && prev.Last != nil {
-			for _, k := range []string{"warmer_per_unit", "warmer_lag", "warmer_life"} {
-				a, okA := prev.Last.Terms[k]
-				b, okB := t.First.Terms[k]
-				if okA && okB && math.Abs(a-b) > lim.CarryOverRel*math.Abs(a)+lim.CarryOverAbs {
-					add("controller-carry-over", t.First.At, "%s: term %d left %.3f, term %d resumed with %.3f", k, prev.Term, a, t.Term, b)
-				}
+		var cp *CheckpointSeen
+		for k := range s.Checkpoints {
+			c := &s.Checkpoints[k]
+			if c.Token < t.Term && c.SeenAt.Before(t.Start) && c.Terms != nil {
+				cp = c
 			}
 		}
-		prev = &s.Terms[i]
+		if cp == nil {
+			continue
+		}
+		for _, k := range []string{"warmer_per_unit", "warmer_lag", "warmer_life"} {
+			a, okA := cp.Terms[k]
+			b, okB := t.First.Terms[k]
+			if okA && okB && math.Abs(a-b) > lim.CarryOverRel*math.Abs(a)+lim.CarryOverAbs {
+				add("controller-carry-over", t.First.At, "%s: the last checkpoint before term %d (token %d) holds %.3f; term %d resumed with %.3f", k, t.Term, cp.Token, a, t.Term, b)
+			}
+		}
 	}
 
 	// Per fault: failover time, launches during the fault, recovery, windup.

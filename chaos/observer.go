@@ -2,12 +2,14 @@ package chaos
 
 import (
 	"context"
+	"encoding/json"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/relay-mesos/relay-mesos/loop"
 	"github.com/relay-mesos/relay-mesos/state"
 )
 
@@ -55,6 +57,8 @@ type LaunchSeen struct {
 
 // CheckpointSeen is one checkpoint version read from ZooKeeper.
 type CheckpointSeen struct {
+	// Terms are the controller terms the checkpoint holds (nil if it could not be decoded).
+	Terms     map[string]float64
 	Token     int64
 	WrittenAt time.Time
 	SeenAt    time.Time
@@ -151,7 +155,7 @@ func (o *Observer) noteStatus(i int, now time.Time, st *ReplicaStatus) {
 	if len(st.Controller) > 0 {
 		seen := &CtrlSeen{At: now, Terms: st.Controller}
 		ti.Last = seen
-		if ti.First == nil && now.Sub(ti.Deciding) >= time.Duration(2.5*o.c.Cfg.Delay*float64(time.Second)) {
+		if ti.First == nil && now.Sub(ti.Deciding) >= time.Duration(1.2*o.c.Cfg.Delay*float64(time.Second)) {
 			ti.First = seen
 		}
 	}
@@ -274,7 +278,7 @@ func (o *Observer) pollCheckpoints(ctx context.Context) {
 		now := time.Now()
 		o.mu.Lock()
 		if err == nil && (cp.Token != last.Token || !cp.WrittenAt.Equal(last.WrittenAt)) {
-			last = CheckpointSeen{Token: cp.Token, WrittenAt: cp.WrittenAt, SeenAt: now}
+			last = CheckpointSeen{Token: cp.Token, WrittenAt: cp.WrittenAt, SeenAt: now, Terms: checkpointTerms(cp.Payload, o.c.Cfg.Delay)}
 			o.checkpoints = append(o.checkpoints, last)
 			ti := o.termLocked(cp.Token)
 			if ti.Start.IsZero() || cp.WrittenAt.Before(ti.Start) {
@@ -290,6 +294,31 @@ func (o *Observer) pollCheckpoints(ctx context.Context) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// checkpointTerms decodes a checkpoint payload's controller state into its terms.
+func checkpointTerms(payload []byte, delay float64) map[string]float64 {
+	var p struct {
+		Controller json.RawMessage `json:"controller"`
+	}
+	if json.Unmarshal(payload, &p) != nil {
+		return nil
+	}
+	st, err := loop.UnmarshalState(p.Controller)
+	if err != nil {
+		return nil
+	}
+	cfg := loop.DefaultConfig()
+	cfg.Delay = time.Duration(delay * float64(time.Second))
+	b, err := json.Marshal(loop.TermsOf(&cfg, &st))
+	if err != nil {
+		return nil
+	}
+	m := map[string]float64{}
+	if json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	return m
 }
 
 type nopLogger struct{}
