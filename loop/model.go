@@ -32,7 +32,9 @@ func dot(a, b *[nParams]float64) float64 {
 // With censored set, the movement is only a bound (it ended against a wall): the model moves to
 // explain it but gains no confidence from it (the covariance is left as it was), so the next
 // movements away from the wall correct it.
-func rlsUpdate(s *State, x *[nParams]float64, y, lambda float64, censored bool) {
+// With holdDrift set, the drift is taken as known (x's drift entry must be 0 and y must have the
+// known drift taken out): only the effects and their covariance are updated.
+func rlsUpdate(s *State, x *[nParams]float64, y, lambda float64, censored, holdDrift bool) {
 	var px [nParams]float64
 	for i := 0; i < nParams; i++ {
 		var v float64
@@ -40,6 +42,9 @@ func rlsUpdate(s *State, x *[nParams]float64, y, lambda float64, censored bool) 
 			v += s.Cov[i*nParams+j] * x[j]
 		}
 		px[i] = v
+	}
+	if holdDrift {
+		px[pDrift] = 0
 	}
 	denom := lambda + dot(x, &px)
 	if !(denom > 0) || math.IsInf(denom, 0) {

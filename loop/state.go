@@ -51,6 +51,26 @@ type KindState struct {
 	// Killed: units of this kind seen ended by the other kind (a cooler that kills a running
 	// warmer task) rather than at the end of their life.
 	Killed float64 `json:"killed"`
+	// Doubt: units of the next probe of this kind, after a probe whose effect was lost in the
+	// metric's own motion (0 = not in doubt: no probe, or its answer was clear).
+	Doubt int32 `json:"doubt,omitempty"`
+}
+
+// Probe is a trial of one kind while nothing was believed to move the metric the right way: the
+// metric's motion from the launch is judged against the drift seen just before it.
+type Probe struct {
+	// Active: a probe is under way (launched, its units not all ended).
+	Active bool `json:"active"`
+	Kind   Kind `json:"kind"`
+	// Units launched, at Tick, when the metric was PV and moving by Base per tick.
+	Units int32   `json:"units"`
+	Tick  int64   `json:"tick"`
+	PV    float64 `json:"pv"`
+	Base  float64 `json:"base"`
+	// Dev: the largest departure seen since the launch from where the drift alone would have
+	// taken the metric (signed), and At the ticks after the launch it was seen.
+	Dev float64 `json:"dev"`
+	At  int32   `json:"at"`
 }
 
 // State is everything the controller remembers between ticks: a fixed-size value (no slices,
@@ -85,6 +105,8 @@ type State struct {
 	Idle int32 `json:"idle"`
 	// Kinds: [Warmer], [Cooler].
 	Kinds [2]KindState `json:"kinds"`
+	// Probe is the trial under way, if any.
+	Probe Probe `json:"probe"`
 }
 
 // Sample1 is one tick's movement of the metric with what was running, held for a tick.
@@ -98,6 +120,10 @@ type Sample1 struct {
 	NewLo bool `json:"new_lo"`
 	AtHi  bool `json:"at_hi"`
 	AtLo  bool `json:"at_lo"`
+	// Probe: a probe was under way; its movement is learned against the drift Base seen
+	// before the probe (the drift is held, not learned, for that tick).
+	Probe bool    `json:"probe,omitempty"`
+	Base  float64 `json:"base,omitempty"`
 }
 
 // NewState returns the state of a controller that has seen nothing: its model is the original
@@ -137,8 +163,11 @@ func UnmarshalState(b []byte) (State, error) {
 			return State{}, fmt.Errorf("%w: model holds %v", ErrState, v)
 		}
 	}
+	if s.Probe.Kind != Warmer && s.Probe.Kind != Cooler || !finite(s.Probe.PV) || !finite(s.Probe.Base) || !finite(s.Probe.Dev) {
+		return State{}, fmt.Errorf("%w: probe does not hold together", ErrState)
+	}
 	for _, k := range s.Kinds {
-		if k.PrevPending < 0 || k.PrevRunning < 0 || k.Asked < 0 {
+		if k.PrevPending < 0 || k.PrevRunning < 0 || k.Asked < 0 || k.Doubt < 0 {
 			return State{}, fmt.Errorf("%w: negative counts", ErrState)
 		}
 	}

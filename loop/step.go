@@ -9,6 +9,9 @@ import (
 // trusted over exploration (and before the first-move caution is lifted).
 const confirmUnits = 3
 
+// divergingIdle is what a tick with a growing error and no action counts toward ProbeAfter.
+const divergingIdle = 4
+
 // Step runs one controller tick: it reads s and in, updates s in place and returns the
 // decision. It is pure (no clock but in.Now, no I/O), allocates nothing, and never returns a
 // negative or non-finite number of units.
@@ -29,7 +32,7 @@ func Step(cfg *Config, s *State, in Input) Decision {
 		h := &s.Held
 		top := h.AtHi || (h.NewHi && pvOK && pv == h.PV)
 		bottom := h.AtLo || (h.NewLo && pvOK && pv == h.PV)
-		learnModel(cfg, s, &h.X, h.Y, top, bottom)
+		learnModel(cfg, s, h, top, bottom)
 		h.OK = false
 	}
 	surprised := false
@@ -37,9 +40,11 @@ func Step(cfg *Config, s *State, in Input) Decision {
 		h := &s.Held
 		regressors(&h.X, &f)
 		h.Y, h.PV, h.OK = pv-s.PrevPV, pv, true
+		h.Probe, h.Base = s.Probe.Active, s.Probe.Base
 		// The metric moved far from what the model expects with units acting: wait a tick to
-		// learn from it rather than act on a model it has just contradicted.
-		yhat := dot(&s.Theta, &h.X)
+		// learn from it rather than act on a model it has just contradicted. The recent
+		// disturbance is part of what it expects: a changing arrival is no surprise.
+		yhat := dot(&s.Theta, &h.X) + s.Drift
 		acting := h.X[pWarmRun]+h.X[pWarmStart]+h.X[pCoolRun]+h.X[pCoolStart] > 0
 		surprised = acting && math.Abs(h.Y-yhat) > math.Max(math.Abs(yhat), 1)+cfg.Tolerance
 		h.NewHi, h.NewLo = pv > s.Hi, pv < s.Lo
@@ -56,6 +61,7 @@ func Step(cfg *Config, s *State, in Input) Decision {
 			s.Lo, s.WallLo = pv, false
 		}
 	}
+	prevPV, prevOK := s.PrevPV, s.PrevOK
 	s.PrevPV, s.PrevOK = pv, pvOK
 
 	starved := f[Warmer].granted < s.Kinds[Warmer].Asked || f[Cooler].granted < s.Kinds[Cooler].Asked
@@ -63,18 +69,27 @@ func Step(cfg *Config, s *State, in Input) Decision {
 		s.Kinds[Warmer].Asked, s.Kinds[Cooler].Asked = 0, 0
 		return Decision{Miss: true, Starved: starved}
 	}
+	sp := in.Target.Value
+	trackProbe(cfg, s, &f, pv)
 	var d Decision
+	stuck := false
 	if surprised {
-		d = Decision{Error: in.Target.Value - pv}
+		d = Decision{Error: sp - pv}
 	} else {
-		d = decide(cfg, s, &f, pv, in.Target.Value)
+		d = decide(cfg, s, &f, pv, sp, &stuck)
 	}
 	d.Starved = starved
 	s.Kinds[Warmer].Asked, s.Kinds[Cooler].Asked = int32(d.Warmers), int32(d.Coolers)
-	if d.Warmers+d.Coolers > 0 {
+	switch {
+	case d.Warmers+d.Coolers > 0:
 		s.Idle = 0
-	} else if s.Idle < math.MaxInt32 {
+	case s.Idle < math.MaxInt32-1:
 		s.Idle++
+		// An error that grows while nothing is believed to close it counts four times toward
+		// a probe.
+		if stuck && prevOK && math.Abs(sp-pv) > math.Abs(sp-prevPV)+cfg.Tolerance {
+			s.Idle = min(s.Idle+divergingIdle-1, math.MaxInt32-1)
+		}
 	}
 	return d
 }
@@ -156,7 +171,10 @@ func observe(cfg *Config, s *State, k Kind, t int64, c KindCounts, cooler flows,
 // that ended against a wall (the metric at exactly its highest or lowest value, moving less
 // than the model expects) is censored: it only tells the model that the true effect was at
 // least that large, so it is used only when the model expected less, and the wall is noted.
-func learnModel(cfg *Config, s *State, x *[nParams]float64, y float64, top, bottom bool) {
+// A movement during a probe is learned against the drift seen before the probe (held, not
+// learned): a trial whose effect is smaller than the drift still shows its sign.
+func learnModel(cfg *Config, s *State, h *Sample1, top, bottom bool) {
+	x, y := &h.X, h.Y
 	yhat := dot(&s.Theta, x)
 	s.Kinds[Warmer].Seen += x[pWarmStart] + x[pWarmRun]
 	s.Kinds[Cooler].Seen += x[pCoolStart] + x[pCoolRun]
@@ -179,7 +197,13 @@ func learnModel(cfg *Config, s *State, x *[nParams]float64, y float64, top, bott
 	// could. Learned as a bound, not as a measurement.
 	bound := acting && ((top && y > 0 && yhat < y) || (bottom && y < 0 && yhat > y))
 	lambda := 1 - 1/float64(cfg.Lookback)
-	rlsUpdate(s, x, y, lambda, bound)
+	if h.Probe {
+		xe := *x
+		xe[pDrift] = 0
+		rlsUpdate(s, &xe, y-h.Base, lambda, bound, true)
+	} else {
+		rlsUpdate(s, x, y, lambda, bound, false)
+	}
 	resid := y - dot(&s.Theta, x)
 	s.Drift += cfg.DriftGain * (resid - s.Drift)
 }
@@ -219,7 +243,8 @@ func kindResponse(cfg *Config, s *State, k Kind) response {
 
 // decide predicts where the metric goes with what is already in flight and picks the units of
 // the kind that closes the predicted gap at its coincidence point.
-func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64) Decision {
+// stuck is set when a gap is predicted that no kind is believed to close.
+func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Decision {
 	d := Decision{Error: sp - pv}
 	var resp [2]response
 	horizon := 1
@@ -238,20 +263,27 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64) Decision {
 	}
 	best := choice{kind: -1}
 	band := cfg.Tolerance
+	kinds, wrong := 0, 0 // kinds that exist; of those, kinds that face a gap they would widen
 	for k := Warmer; k <= Cooler; k++ {
 		if !cfg.has(k) {
 			continue
 		}
+		kinds++
 		r := &resp[k]
 		g := unitResponse(r.run, r.start, r.end, r.lag, r.life, r.horizon)
 		gap := sp - clip(s, free[r.horizon]+holdingLaunches(s, r))
-		if math.Abs(gap) <= band || g == 0 || math.Signbit(g) != math.Signbit(gap) {
+		if math.Abs(gap) <= band {
+			continue
+		}
+		if g == 0 || math.Signbit(g) != math.Signbit(gap) {
+			wrong++
 			continue
 		}
 		if best.kind < 0 || math.Abs(g) > math.Abs(best.gain) {
 			best = choice{kind: k, units: gap / g, gain: g, gap: gap}
 		}
 	}
+	*stuck = best.kind < 0 && wrong == kinds && math.Abs(sp-pv) > math.Max(1, band)
 	if best.kind >= 0 {
 		d.Predicted = sp - best.gap
 		units := math.Floor(best.units + 0.5)
@@ -264,17 +296,60 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64) Decision {
 		setUnits(cfg, &d, best.kind, units, f)
 		return d
 	}
-	// Nothing is believed to move the metric the right way. If the error persists, try one unit
-	// of a kind not yet seen working: its sign may be the opposite of its name.
-	if s.Idle >= int32(cfg.ProbeAfter) && math.Abs(sp-pv) > math.Max(1, band) {
+	// Nothing is believed to move the metric the right way. If the error persists, probe a kind
+	// not yet seen working, or whose last probe was lost in the metric's own motion: its sign
+	// may be the opposite of its name. A probe that told nothing is followed by one twice as
+	// large.
+	if !s.Probe.Active && s.Idle >= int32(cfg.ProbeAfter) && math.Abs(sp-pv) > math.Max(1, band) {
 		for k := Warmer; k <= Cooler; k++ {
-			if cfg.has(k) && s.Kinds[k].Seen < confirmUnits && f[k].pending+f[k].running == 0 {
-				setUnits(cfg, &d, k, 1, f)
+			ks := &s.Kinds[k]
+			if !cfg.has(k) || f[k].pending+f[k].running != 0 || (ks.Seen >= confirmUnits && ks.Doubt == 0) {
+				continue
+			}
+			setUnits(cfg, &d, k, float64(max(ks.Doubt, 1)), f)
+			if n := d.Warmers + d.Coolers; n > 0 {
+				s.Probe = Probe{Active: true, Kind: k, Units: int32(n), Tick: s.Tick, PV: pv, Base: s.Theta[pDrift] + s.Drift}
 				return d
 			}
 		}
 	}
 	return d
+}
+
+// trackProbe follows a probe under way: how far the metric has departed from where the drift
+// seen before the probe would have taken it. The probe ends when its units have all ended (or
+// were never granted), when the controller launches more of that kind, or after Ring/2 ticks.
+// A probe whose departure stayed small next to the drift it was judged against told nothing:
+// the next probe of that kind is twice as large (up to the bounds).
+func trackProbe(cfg *Config, s *State, f *[2]flows, pv float64) {
+	p := &s.Probe
+	if !p.Active {
+		return
+	}
+	n := s.Tick - p.Tick
+	if dev := pv - p.PV - p.Base*float64(n); math.Abs(dev) > math.Abs(p.Dev) {
+		p.Dev, p.At = dev, int32(n)
+	}
+	k := f[p.Kind]
+	relaunched := n > 1 && k.granted > 0
+	if k.pending+k.running > 0 && !relaunched && n < Ring/2 {
+		return
+	}
+	p.Active = false
+	ks := &s.Kinds[p.Kind]
+	if n == 1 && k.granted == 0 {
+		return // never granted: nothing learned, the same probe again later
+	}
+	if relaunched {
+		ks.Doubt = 0 // the controller acts on what it learned
+		return
+	}
+	clear := math.Max(2*math.Max(1, cfg.Tolerance), 0.25*math.Abs(p.Base)*float64(max(p.At, 1)))
+	if math.Abs(p.Dev) >= clear {
+		ks.Doubt = 0
+		return
+	}
+	ks.Doubt = int32(min(2*int(p.Units), cfg.MaxPerTick, cfg.MaxInFlight))
 }
 
 // holdingLaunches is what the launches of the coming ticks will have done by a kind's

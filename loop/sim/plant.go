@@ -69,7 +69,11 @@ type queuePlant struct {
 func (p *queuePlant) step(t int) float64 {
 	lag, life := p.spec.Lag, p.spec.Life
 	workers := p.warm.sum(t-lag-life+1, t-lag)
-	p.q += p.spec.Arrival + p.spec.ItemsPerRun*float64(p.cool.at(t-lag))
+	arrival := p.spec.Arrival
+	if p.spec.arrivalAt != nil {
+		arrival = p.spec.arrivalAt(t)
+	}
+	p.q += arrival + p.spec.ItemsPerRun*float64(p.cool.at(t-lag))
 	p.q = math.Max(0, p.q-p.spec.ItemsPerRun*float64(workers))
 	p.lastTick = t
 	return p.pv()

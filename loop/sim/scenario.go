@@ -86,6 +86,9 @@ type PlantSpec struct {
 	Offset      float64 // metric_offset
 	// tasks
 	Duration int // task_duration_ticks d
+	// arrivalAt, when set (by tests only: the file format has no time-varying arrival),
+	// replaces Arrival with an arrival that changes with the tick.
+	arrivalAt func(t int) float64
 }
 
 // responseTicks is the plant's response time: the ticks from a grant to the tick its effect is
