@@ -185,6 +185,9 @@ func (c *Client) await(ctx context.Context, node candidate, sid int64) (*Leaders
 				return nil, err
 			}
 			checkedDup = true
+			if cs, err = c.candidates(); err != nil { // a leftover of ours may be gone now
+				return nil, fmt.Errorf("list candidates: %w", err)
+			}
 		}
 		idx := -1
 		for i, x := range cs {
@@ -225,8 +228,18 @@ func (c *Client) checkDuplicate(cs []candidate, own candidate) error {
 		if x.name == own.name {
 			continue
 		}
-		data, _, err := c.conn.Get(path.Join(c.electionDir(), x.name))
+		full := path.Join(c.electionDir(), x.name)
+		data, stat, err := c.conn.Get(full)
 		if err != nil {
+			continue
+		}
+		if sid := c.conn.SessionID(); sid != 0 && stat.EphemeralOwner == sid {
+			// Our own node from an earlier term of this same session (a resign that failed
+			// while the connection was down): remove it, or it would block everyone for ever.
+			c.log.Warn("removing_own_leftover_node", "node", x.name)
+			if err := c.conn.Delete(full, stat.Version); err != nil && !errors.Is(err, zk.ErrNoNode) {
+				return fmt.Errorf("remove own leftover node %s: %w", x.name, err)
+			}
 			continue
 		}
 		var li LeaderInfo

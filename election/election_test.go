@@ -2,9 +2,11 @@ package election
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"strings"
 	"sync"
 	"testing"
@@ -414,4 +416,25 @@ func TestCampaignIsCancellableWithoutServer(t *testing.T) {
 		t.Fatalf("cancel took %v", took)
 	}
 	proxy.Restore()
+}
+
+// A node of ours left from an earlier term of the same session (its resign failed while the
+// connection was down) must not block the election: the next campaign removes it and leads.
+func TestOwnLeftoverNodeDoesNotBlockTheElection(t *testing.T) {
+	a := connect(t, "a", server.Addr())
+	data, _ := json.Marshal(LeaderInfo{ID: "a", Address: "a"})
+	leftover, err := a.conn.Create(path.Join(a.electionDir(), "0f0f0f0f-0000-0000-0000-000000000000-n_"), data, zk.FlagEphemeral|zk.FlagSequence, a.acl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	l, err := a.Campaign(ctx)
+	if err != nil {
+		t.Fatalf("campaign with our own leftover node: %v", err)
+	}
+	defer l.Resign(context.Background())
+	if ok, _, _ := a.conn.Exists(leftover); ok {
+		t.Fatal("the leftover node is still there")
+	}
 }

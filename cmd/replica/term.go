@@ -56,6 +56,11 @@ func (r *Replica) lead(ctx context.Context, l Leadership) error {
 
 	ctrl := loop.New(r.loopCfg)
 	ctrl.Restore(ctrlState)
+	// /status shows this term's state from its first moment: the checkpoint's, not whatever a
+	// previous term of this replica last showed.
+	r.mu.Lock()
+	r.lastTerms, r.lastLedger = ctrl.Terms(), ledger.Counts(r.frameworkCfg.CoolerKill)
+	r.mu.Unlock()
 	cp := newCheckpointer(r.store, fence, ledger, ctrlState, r.cfg.CheckpointInterval, r.metrics, log.Named("checkpoint"))
 
 	hooks := framework.Hooks{
