@@ -105,6 +105,9 @@ type State struct {
 	Idle int32 `json:"idle"`
 	// Kinds: [Warmer], [Cooler].
 	Kinds [2]KindState `json:"kinds"`
+	// Noise is the recent mean square of the model's one-tick prediction error (metric units
+	// squared): how much the metric moves that nothing explains. A probe must stand out of it.
+	Noise float64 `json:"noise,omitempty"`
 	// Probe is the trial under way, if any.
 	Probe Probe `json:"probe"`
 }
@@ -163,7 +166,7 @@ func UnmarshalState(b []byte) (State, error) {
 			return State{}, fmt.Errorf("%w: model holds %v", ErrState, v)
 		}
 	}
-	if s.Probe.Kind != Warmer && s.Probe.Kind != Cooler || !finite(s.Probe.PV) || !finite(s.Probe.Base) || !finite(s.Probe.Dev) {
+	if !finite(s.Noise) || s.Noise < 0 || s.Probe.Kind != Warmer && s.Probe.Kind != Cooler || !finite(s.Probe.PV) || !finite(s.Probe.Base) || !finite(s.Probe.Dev) {
 		return State{}, fmt.Errorf("%w: probe does not hold together", ErrState)
 	}
 	for _, k := range s.Kinds {

@@ -12,6 +12,9 @@ const confirmUnits = 3
 // divergingIdle is what a tick with a growing error and no action counts toward ProbeAfter.
 const divergingIdle = 4
 
+// noiseGain is how fast State.Noise follows the squared prediction error.
+const noiseGain = 0.1
+
 // Step runs one controller tick: it reads s and in, updates s in place and returns the
 // decision. It is pure (no clock but in.Now, no I/O), allocates nothing, and never returns a
 // negative or non-finite number of units.
@@ -70,7 +73,7 @@ func Step(cfg *Config, s *State, in Input) Decision {
 		return Decision{Miss: true, Starved: starved}
 	}
 	sp := in.Target.Value
-	trackProbe(cfg, s, &f, pv)
+	trackProbe(cfg, s, &f, pv, sp)
 	var d Decision
 	stuck := false
 	if surprised {
@@ -196,6 +199,9 @@ func learnModel(cfg *Config, s *State, h *Sample1, top, bottom bool) {
 	// the effect was at least that large: a queue drained to empty drained less than the units
 	// could. Learned as a bound, not as a measurement.
 	bound := acting && ((top && y > 0 && yhat < y) || (bottom && y < 0 && yhat > y))
+	if e := y - yhat - s.Drift; finite(e) {
+		s.Noise += noiseGain * (e*e - s.Noise)
+	}
 	lambda := 1 - 1/float64(cfg.Lookback)
 	if h.Probe {
 		xe := *x
@@ -320,8 +326,11 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 // seen before the probe would have taken it. The probe ends when its units have all ended (or
 // were never granted), when the controller launches more of that kind, or after Ring/2 ticks.
 // A probe whose departure stayed small next to the drift it was judged against told nothing:
-// the next probe of that kind is twice as large (up to the bounds).
-func trackProbe(cfg *Config, s *State, f *[2]flows, pv float64) {
+// the next probe of that kind is twice as large, up to the units that would close the error
+// at one metric unit each (the prior's guess of a unit's effect) and the bounds. A probe of
+// that size that still told nothing ends the probing of that kind: the cost of a kind that
+// cannot help is bounded.
+func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 	p := &s.Probe
 	if !p.Active {
 		return
@@ -344,12 +353,19 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv float64) {
 		ks.Doubt = 0 // the controller acts on what it learned
 		return
 	}
-	clear := math.Max(2*math.Max(1, cfg.Tolerance), 0.25*math.Abs(p.Base)*float64(max(p.At, 1)))
+	n0 := float64(max(p.At, 1))
+	clear := max(2*math.Max(1, cfg.Tolerance), 0.25*math.Abs(p.Base)*n0, 3*math.Sqrt(s.Noise*n0))
 	if math.Abs(p.Dev) >= clear {
 		ks.Doubt = 0
 		return
 	}
-	ks.Doubt = int32(min(2*int(p.Units), cfg.MaxPerTick, cfg.MaxInFlight))
+	limit := int32(min(math.Max(1, math.Ceil(math.Abs(sp-pv))), float64(cfg.MaxPerTick), float64(cfg.MaxInFlight)))
+	if p.Units >= limit {
+		ks.Doubt = 0
+		ks.Seen = math.Max(ks.Seen, confirmUnits)
+		return
+	}
+	ks.Doubt = min(2*p.Units, limit)
 }
 
 // holdingLaunches is what the launches of the coming ticks will have done by a kind's

@@ -58,3 +58,70 @@ func TestWarmerThatLowersTheMetricDrainsTheQueue(t *testing.T) {
 		})
 	}
 }
+
+// TestSwampedProbeEscalates: one consumer drains 1 item a tick for 2 ticks while the arrival
+// swings by ±9 items a tick around 20, so a single unit's effect is lost in the metric's own
+// motion. The controller must not give up after one probe: it probes with more units until
+// the effect shows, then drains the queue.
+func TestSwampedProbeEscalates(t *testing.T) {
+	s := mustParse(t, `{"ticks":300,"target":{"type":"constant","value":50},
+		"plant":{"type":"queue","initial":100,"items_per_run":1,"run_lifetime_ticks":2,"lag_ticks":1,"metric_sign":1},
+		"relay":{"cooler":false}}`)
+	s.Plant.arrivalAt = func(t int) float64 { return 20 + 9*math.Sin(1.3*float64(t)) + 4*math.Sin(0.37*float64(t)) }
+	rows, err := Run(s, Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var probes []int
+	for _, r := range rows {
+		if r.WarmersGranted > 0 {
+			probes = append(probes, r.WarmersGranted)
+		}
+		if len(probes) == 4 {
+			break
+		}
+	}
+	f := Compute(s, rows[200:])
+	t.Logf("first launches %v; IAE over the last 100 ticks %.0f; last PV %.0f", probes, f.IAE, rows[len(rows)-1].PV)
+	if f.IAE > 100*20 {
+		t.Errorf("the queue is not held near the target: IAE over the last 100 ticks %.0f", f.IAE)
+	}
+}
+
+// TestWrongSignCostsLittle: plants where the only action moves the metric the wrong way or not
+// at all (a consumer of an empty queue). Nothing can help; the controller may probe, but its
+// cost is bounded and it does not keep escalating.
+func TestWrongSignCostsLittle(t *testing.T) {
+	tests := []struct {
+		name    string
+		js      string
+		maxCost int
+	}{
+		{"warmer adds tasks above the target", `{"ticks":400,"target":{"type":"constant","value":10},
+			"plant":{"type":"tasks","initial":30,"task_duration_ticks":20,"lag_ticks":2},"relay":{"cooler":false}}`, 10},
+		{"consumer of an empty queue, metric -q", `{"ticks":400,"target":{"type":"constant","value":-50},
+			"plant":{"type":"queue","initial":0,"items_per_run":1,"run_lifetime_ticks":3,"lag_ticks":1,"metric_sign":-1},
+			"relay":{"cooler":false}}`, 1500}, // the consumers' learning at the wall, as before probes escalated
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustParse(t, tc.js)
+			rows, err := Run(s, Project)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := Compute(s, rows)
+			late := 0
+			for _, r := range rows[200:] {
+				late += r.WarmersGranted
+			}
+			t.Logf("cost %d, in the last 200 ticks %d", f.Cost, late)
+			if f.Cost > tc.maxCost {
+				t.Errorf("cost %d, want <= %d", f.Cost, tc.maxCost)
+			}
+			if late > 0 {
+				t.Errorf("still probing late in the run: %d units in the last 200 ticks", late)
+			}
+		})
+	}
+}
