@@ -62,7 +62,22 @@
 //
 // Why it cannot deadlock: if the error stays outside max(1, Tolerance) for ProbeAfter ticks
 // without any request, it asks for one unit anyway: of a kind believed to help, or, if none
-// is, of a kind not yet seen working (its sign may be the opposite of its name).
+// is, it probes a kind not yet seen working (its sign may be the opposite of its name: a
+// consumer task named the warmer lowers a metric that is the queue's size). A tick on which
+// the error grows while no kind is believed to close it counts four times toward ProbeAfter.
+//
+// How a probe is judged: while its units are in flight, the metric's motion is learned against
+// the drift seen just before the probe (held, not learned, for those ticks), so a unit whose
+// effect is smaller than the drift (one consumer against a faster arrival) still shows its
+// sign. The probe also records how far the metric departed from where that drift alone would
+// have taken it. If that departure did not stand out (from a quarter of the drift over those
+// ticks, from three times the metric's recent unexplained noise, and from twice max(1,
+// Tolerance)) and the kind is still not believed to help, the next probe of that kind is twice
+// as large, up to the units that would close the error at one metric unit each and the
+// bounds; a probe of that size that still tells nothing ends the probing of that kind. A
+// probe that stood out, or after which the controller acts on what it learned, ends the doubt.
+// So a wrong-sign prior costs a few units, and a kind that cannot help is not escalated for
+// ever.
 //
 // The first moves of a kind not yet seen working are scaled by Caution, since the prior is a
 // guess.
@@ -75,14 +90,17 @@
 //	lookback       100    ticks of memory of the response model
 //	caution        0.5    scale of the first moves of a kind not yet seen working
 //	coincidence    1      ticks of a new unit's life the decision looks ahead
-//	probe-after    20     ticks of persistent error without action before one unit is tried
+//	probe-after    20     ticks of persistent error without action before a probe (growing: 4 each)
 //	drift-gain     0.3    how fast the recent-disturbance estimate follows the residual
 //
 // # State
 //
 // State holds the tick count, the last metric, the model (seven numbers and their covariance),
-// the walls, and per kind the last Ring ticks of launches and starts, the learned lag and life,
-// the units seen killed and the ledger counts of the previous tick. It is versioned (StateVersion); MarshalState and
+// the walls, the metric's unexplained noise, the probe under way, and per kind the last Ring
+// ticks of launches and starts, the learned lag and life, the units seen killed, the size of
+// its next probe and the ledger counts of the previous tick. The probe, noise and next-probe
+// fields were added within version 1: an older checkpoint decodes with them zero (no probe
+// under way, no doubt), which is a valid state. It is versioned (StateVersion); MarshalState and
 // UnmarshalState convert it for checkpoints, refusing a newer version or a state that does not
 // hold together. A new leader that restores it resumes with the learned model; after a gap of
 // several ticks (Config.Delay tells the tick length) it shifts its history so ages stay right.
