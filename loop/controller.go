@@ -32,8 +32,10 @@ type Config struct {
 	// Coincidence: the most ticks of a new unit's running life the decision looks ahead, for
 	// units whose effect builds up while they run (>= 1; 1 judges every unit by its first tick).
 	Coincidence int `json:"coincidence"`
-	// ProbeAfter: ticks of a persistent error without action before the controller acts with a
-	// single unit anyway (> 0). This is what rules out a deadlock.
+	// ProbeAfter: ticks of a persistent error without action before the controller acts anyway
+	// (> 0): one unit, or a probe of a kind whose effect is in doubt (doubled while its probes
+	// tell nothing; a tick whose error grows with nothing believed to help counts four). This is
+	// what rules out a deadlock.
 	ProbeAfter int `json:"probe-after"`
 	// DriftGain: how fast the recent-disturbance estimate follows what the model does not
 	// explain (0 < DriftGain <= 1).
