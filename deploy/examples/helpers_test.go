@@ -80,7 +80,8 @@ func cleanEnv(extra ...string) []string {
 var exampleVars = map[string]bool{
 	"EXAMPLE_DIR": true, "QUEUE_DIR": true, "RUN_DIR": true, "BURN_DIR": true, "SERVERS_DIR": true,
 	"MARATHON_URL": true, "APP_ID": true, "LOAD_SPEC": true, "QSIZE_SPEC": true, "IS_NIGHT": true,
-	"EXPECTED_CPU": true, "WEBSERVER_BIN": true,
+	"EXPECTED_CPU": true, "WEBSERVER_BIN": true, "SCALE_LOCK": true, "BURN_SECONDS": true,
+	"CONSUMER_SECONDS": true,
 }
 
 // freeAddr returns a free 127.0.0.1 port as host:port.
@@ -353,4 +354,97 @@ func series(pts []point) string {
 		b.WriteString(f(p.Metric) + "/" + f(p.Target))
 	}
 	return b.String()
+}
+
+// startMarathon starts the examples' Marathon stand-in on a free port and returns its URL.
+func startMarathon(t *testing.T, dir string, startDelay time.Duration) string {
+	t.Helper()
+	startProcess(t, dir, "marathon-stub", cleanEnv(), bins.marathon, "-listen", "127.0.0.1:0", "-start-delay", startDelay.String())
+	line := firstLine(t, filepath.Join(dir, "marathon-stub.log"), 10*time.Second)
+	f := strings.Fields(line)
+	if len(f) == 0 || !strings.HasPrefix(f[len(f)-1], "http://") {
+		t.Fatalf("marathon-stub printed %q, want its URL", line)
+	}
+	return f[len(f)-1]
+}
+
+// writeFile replaces a file's content atomically (a source never reads half a number).
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// marathonInstances reads an app's instances and tasksRunning from the stand-in.
+func marathonInstances(t *testing.T, url, app string) (instances, running int) {
+	t.Helper()
+	resp, err := http.Get(url + "/v2/apps/" + app)
+	if err != nil {
+		t.Fatalf("marathon: %v", err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		App struct {
+			Instances    int `json:"instances"`
+			TasksRunning int `json:"tasksRunning"`
+		} `json:"app"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("marathon: %v", err)
+	}
+	return body.App.Instances, body.App.TasksRunning
+}
+
+// step is one phase of a test-driven input: a value held for a while.
+type step struct {
+	value string
+	want  float64 // the target the phase should give
+	hold  time.Duration
+}
+
+// runSteps writes each step's value to path, holds it, and returns when each phase began.
+func runSteps(t *testing.T, path string, steps []step) []time.Time {
+	var starts []time.Time
+	for _, s := range steps {
+		writeFile(t, path, s.value+"\n")
+		starts = append(starts, time.Now())
+		sleepFor(t, s.hold)
+	}
+	return starts
+}
+
+// judgeSteps checks, for each phase, that the target was the phase's and that the metric
+// was within band of it on average over the phase's last `settled` (the time before that is
+// the plant's response). It returns the means.
+func judgeSteps(t *testing.T, pts []point, steps []step, starts []time.Time, settled time.Duration, band float64) {
+	t.Helper()
+	for i, s := range steps {
+		end := starts[i].Add(s.hold)
+		ps := window(pts, end.Add(-settled), end)
+		var targets []float64
+		for _, p := range ps {
+			if p.Target != nil {
+				targets = append(targets, *p.Target)
+			}
+		}
+		tmean, _ := meanMax(targets)
+		mean, max := meanMax(metricValues(ps))
+		t.Logf("phase %d (input %s): target %.2f, metric %.2f on average over its last %v (max %.0f, %d ticks)",
+			i+1, s.value, tmean, mean, settled, max, len(ps))
+		if len(ps) < 3 {
+			t.Errorf("phase %d: only %d ticks", i+1, len(ps))
+			continue
+		}
+		if math.Abs(tmean-s.want) > 1e-9 {
+			t.Errorf("phase %d: target %.2f, want %v", i+1, tmean, s.want)
+		}
+		if math.Abs(mean-s.want) > band {
+			t.Errorf("phase %d: metric %.2f on average, want %v ± %v", i+1, mean, s.want, band)
+		}
+	}
 }

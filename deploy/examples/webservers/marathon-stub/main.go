@@ -6,7 +6,8 @@
 //
 // A new instance counts as running -start-delay after the PUT that asked for it, as a
 // deployment would; a removed instance goes at once (the newest first). State is in memory.
-// It prints "marathon-stub listening on http://HOST:PORT" first.
+// The apps named by -apps exist from the start with 0 instances (a GET of an unknown app is a
+// 404, as in Marathon). It prints "marathon-stub listening on http://HOST:PORT" first.
 package main
 
 import (
@@ -26,23 +27,30 @@ import (
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:8090", "address to listen on")
-	delay := flag.Duration("start-delay", time.Second, "time a new instance takes to count as running")
+	delay := flag.Duration("start-delay", 0, "time a new instance takes to count as running (e.g. 1s)")
+	apps := flag.String("apps", "web,web-min", "comma-separated ids of the apps that exist at start, with 0 instances")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *listen, *delay); err != nil {
+	if err := run(ctx, *listen, *delay, strings.Split(*apps, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "marathon-stub:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, listen string, delay time.Duration) error {
+func run(ctx context.Context, listen string, delay time.Duration, apps []string) error {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	fmt.Printf("marathon-stub listening on http://%s\n", ln.Addr())
-	srv := &http.Server{Handler: newStub(delay, time.Now), ReadHeaderTimeout: 5 * time.Second}
+	st := newStub(delay, time.Now)
+	for _, id := range apps {
+		if id = strings.Trim(strings.TrimSpace(id), "/"); id != "" {
+			st.apps[id] = []time.Time{}
+		}
+	}
+	srv := &http.Server{Handler: st, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
 		srv.Close()
