@@ -294,10 +294,13 @@ func TestFailover(t *testing.T) {
 	m := startMaster(t, localmaster.Config{Heartbeat: time.Second})
 	dir := t.TempDir()
 	cfg := testConfig(m.Addr(), dir)
+	cfg.ReconcileWait = time.Minute // Ready must come from the answers, not the bound
 	a := startSched(t, cfg, "", nil, Hooks{})
 	a.ready(t)
 	a.s.Demand(2, 0)
-	waitUntil(t, 10*time.Second, "2 running", func() bool { return a.s.Ledger().Counts(false).Warmer.Running == 2 })
+	waitUntil(t, 10*time.Second, "2 running", func() bool {
+		return a.s.Ledger().Counts(false).Warmer.Running == 2 && len(lines(t, dir)) == 2
+	})
 	id := a.s.FrameworkID()
 
 	var seen []string
@@ -344,6 +347,7 @@ func TestRestartWithRestoredLedger(t *testing.T) {
 	waitUntil(t, 10*time.Second, "2 running", func() bool { return a.s.Ledger().Counts(false).Warmer.Running == 2 })
 	id := a.s.FrameworkID()
 	a.stop(t)
+	cfg.ReconcileWait = time.Minute // Ready must come from the answers, not the bound
 
 	snap := a.s.Ledger().Snapshot()
 	for i := range snap.Tasks {
@@ -504,6 +508,28 @@ func TestNonLeadingMaster(t *testing.T) {
 		if id != fw.ID {
 			t.Errorf("OnSubscribed got %v, want only %s", ids, fw.ID)
 		}
+	}
+}
+
+// OnSubscribed failing with ErrStepDown ends Run before anything is launched.
+func TestOnSubscribedStepDown(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, localmaster.Config{})
+	dir := t.TempDir()
+	r := startSched(t, testConfig(m.Addr(), dir), "", nil, Hooks{OnSubscribed: func(context.Context, string) error {
+		return fmt.Errorf("save framework id: %w", ErrStepDown)
+	}})
+	r.s.Demand(1, 0)
+	if err := r.wait(t, 5*time.Second); !errors.Is(err, ErrStepDown) {
+		t.Fatalf("Run = %v, want ErrStepDown", err)
+	}
+	select {
+	case <-r.s.Ready():
+		t.Errorf("Ready closed although the subscription was refused")
+	default:
+	}
+	if n := len(m.Snapshot().Launches); n != 0 {
+		t.Errorf("%d launches", n)
 	}
 }
 
