@@ -10,6 +10,7 @@ import (
 // Example 1: consumers that run, complete and exit keep a queue drained while items keep
 // arriving (metric = queue size, target = 0, warmer = consumer.sh, no cooler).
 func TestExampleQueue(t *testing.T) {
+	t.Parallel()
 	tmp := t.TempDir()
 	queue := filepath.Join(tmp, "queue")
 	env := cleanEnv("QUEUE_DIR="+queue, "RATE=4", "BURST=40")
