@@ -17,6 +17,7 @@ import (
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/encoding/codecs"
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli"
+	"github.com/mesos/mesos-go/api/v1/lib/httpcli/apierrors"
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpsched"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
@@ -704,7 +705,24 @@ func (sub *subscription) offers(ctx context.Context, offers []mesos.Offer) error
 		acc := calls.Accept(calls.OfferOperations{calls.OpLaunch(p.infos...)}.WithOffers(p.offers...)).
 			With(calls.RefuseSeconds(s.cfg.RefuseSeconds))
 		if cerr := sub.call(ctx, acc); cerr != nil {
-			// The launch may or may not have reached the master: the launch timeout reconciles.
+			var refused *apierrors.Error
+			if errors.As(cerr, &refused) {
+				// The master answered with an error status: nothing was queued, nothing
+				// launched. The units go back to the demand, the offers are declined (an
+				// unanswered offer stays allocated to us).
+				s.mu.Lock()
+				for _, id := range ids {
+					delete(s.inflight, id)
+				}
+				s.mu.Unlock()
+				s.ledger.drop(ids)
+				s.giveBack(gen, countKind(p.tasks, loop.Warmer), countKind(p.tasks, loop.Cooler))
+				decline = append(decline, p.offers...)
+				sub.log.Warn("accept_refused", "agent", a, "tasks", len(ids), "error", cerr)
+				continue
+			}
+			// No answer: the launch may or may not have reached the master; the launch
+			// timeout reconciles.
 			sub.log.Warn("accept_failed", "agent", a, "tasks", len(ids), "error", cerr)
 			continue
 		}

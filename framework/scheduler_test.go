@@ -213,6 +213,42 @@ func TestBeforeLaunchRefusal(t *testing.T) {
 	}
 }
 
+// An ACCEPT the master refuses (an error status: nothing queued) launches nothing: its units
+// stay demanded and go out on the next offer, and no task is left pending in the ledger.
+func TestAcceptRefused(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, localmaster.Config{})
+	dir := t.TempDir()
+	p := startProxy(t, m.URL(), true)
+	var mu sync.Mutex
+	refused := 0
+	p.answer = func(c *scheduler.Call) int {
+		mu.Lock()
+		defer mu.Unlock()
+		if c.GetType() == scheduler.Call_ACCEPT && refused == 0 {
+			refused++
+			return http.StatusBadRequest
+		}
+		return 0
+	}
+	cfg := testConfig(p.addr(), dir)
+	cfg.RefuseSeconds = 200 * time.Millisecond
+	r := startSched(t, cfg, "", nil, Hooks{})
+	r.ready(t)
+	r.s.Demand(2, 0)
+	waitUntil(t, 10*time.Second, "2 running", func() bool { return masterTasks(m, "TASK_RUNNING") == 2 })
+	if n := p.count(scheduler.Call_ACCEPT); n != 2 {
+		t.Errorf("%d ACCEPTs, want 2 (one refused)", n)
+	}
+	waitUntil(t, 5*time.Second, "ledger", func() bool {
+		return r.s.Ledger().Counts(false) == loop.Ledger{Warmer: loop.KindCounts{Running: 2}}
+	})
+	holds(t, 500*time.Millisecond, "2 tasks", func() bool { return len(m.Snapshot().Launches) == 2 })
+	if l := r.s.Withdraw(); l != (loop.Ledger{Warmer: loop.KindCounts{Running: 2}}) {
+		t.Errorf("Withdraw = %+v, want 2 running", l)
+	}
+}
+
 // Idle, the framework suppresses offers; new demand revives them and is launched.
 func TestSuppressWhenIdleReviveOnDemand(t *testing.T) {
 	t.Parallel()
