@@ -76,6 +76,9 @@ func (p *queuePlant) step(t int) float64 {
 	p.q += arrival + p.spec.ItemsPerRun*float64(p.cool.at(t-lag))
 	p.q = math.Max(0, p.q-p.spec.ItemsPerRun*float64(workers))
 	p.lastTick = t
+	if p.spec.noiseAt != nil {
+		return p.pv() + p.spec.noiseAt(t)
+	}
 	return p.pv()
 }
 

@@ -89,6 +89,9 @@ type PlantSpec struct {
 	// arrivalAt, when set (by tests only: the file format has no time-varying arrival),
 	// replaces Arrival with an arrival that changes with the tick.
 	arrivalAt func(t int) float64
+	// noiseAt, when set (by tests only), is added to the metric read at tick t (a queue's
+	// length sampled between the producer's and the consumers' steps); the plant is unchanged.
+	noiseAt func(t int) float64
 }
 
 // responseTicks is the plant's response time: the ticks from a grant to the tick its effect is

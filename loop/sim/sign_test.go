@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -123,5 +125,56 @@ func TestWrongSignCostsLittle(t *testing.T) {
 				t.Errorf("still probing late in the run: %d units in the last 200 ticks", late)
 			}
 		})
+	}
+}
+
+// TestLiveDemoWarmerConsumer is the live demo with the consumer as the warmer: an integer
+// arrival round(6+4·sin(2πt/120)) (2..10 items a tick, starting in its rising phase), 150 items
+// at start, consumers taking 1 item a tick for 10 ticks, target 20, the metric read with ±1 of
+// jitter (two 1 Hz processes sampled at 1 Hz), the binary's bounds (40 in flight, 100 a tick).
+// One consumer's -1 a tick is lost in an arrival that rises by up to 4 items a tick over the
+// first 30 ticks: the controller must not settle the consumer's sign on that first probe, but
+// keep probing larger until the effect shows, then drain the queue and hold it.
+func TestLiveDemoWarmerConsumer(t *testing.T) {
+	arrival := func(t int) float64 { return math.Round(6 + 4*math.Sin(2*math.Pi*float64(t)/120)) }
+	for _, lag := range []int{1, 2} {
+		for _, seed := range []uint64{1, 2, 3} {
+			t.Run(fmt.Sprintf("lag %d seed %d", lag, seed), func(t *testing.T) {
+				s := mustParse(t, fmt.Sprintf(`{"ticks":300,"target":{"type":"constant","value":20},
+					"plant":{"type":"queue","initial":150,"items_per_run":1,"run_lifetime_ticks":10,"lag_ticks":%d,"metric_sign":1},
+					"relay":{"cooler":false},"controller":{"max-in-flight":40,"max-per-tick":100}}`, lag))
+				s.Plant.arrivalAt = arrival
+				rng := rand.New(rand.NewPCG(seed, 7))
+				s.Plant.noiseAt = func(int) float64 { return float64(rng.IntN(3) - 1) }
+				rows, err := Run(s, Project)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f := Compute(s, rows)
+				var launches []string
+				for _, r := range rows {
+					if r.WarmersGranted > 0 && len(launches) < 8 {
+						launches = append(launches, fmt.Sprintf("%d@%d", r.WarmersGranted, r.Tick))
+					}
+				}
+				worst, at := 0.0, 0
+				for _, r := range rows[150:] {
+					if e := math.Abs(r.PV - r.SP); e > worst {
+						worst, at = e, r.Tick
+					}
+				}
+				t.Logf("first launches %v; IAE %.0f, cost %d, worst |PV-SP| after tick 150: %.0f at %d; PV at 100 %.0f, last %.0f",
+					launches, f.IAE, f.Cost, worst, at, rows[100].PV, rows[len(rows)-1].PV)
+				if rows[100].PV > 100 {
+					t.Errorf("the queue is at %.0f at tick 100 (150 at start): the consumers were not found to drain it", rows[100].PV)
+				}
+				if worst > 25 {
+					t.Errorf("|PV-SP| reached %.0f at tick %d, want <= 25 after tick 150", worst, at)
+				}
+				if f.IAE > 8000 {
+					t.Errorf("IAE %.0f, want <= 8000", f.IAE)
+				}
+			})
+		}
 	}
 }
