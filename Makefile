@@ -52,6 +52,7 @@ bench-control: build
 	./$(BIN) bench-control loop/sim/testdata/scenarios $(wildcard ../shared/scenarios) $(SCENARIOS)
 
 bench-framework: build
+	RELAY_BENCH_FRAMEWORK=1 $(GO) test -count=1 -v -run TestBenchLaunchThroughput ./framework/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./framework/...
 
 bench-failover: deps-zookeeper build

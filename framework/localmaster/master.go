@@ -59,6 +59,9 @@ type Master struct {
 	streams     map[*stream]struct{}
 	wake        chan struct{}
 	persistErr  error
+	// persistKick and persistDirty: the coalesced registry writer while Run serves.
+	persistKick  chan struct{}
+	persistDirty bool
 }
 
 // New makes a Master, recovers its registry from cfg.WorkDir if one is there, and binds the
@@ -151,8 +154,12 @@ func (m *Master) Run(ctx context.Context) error {
 	m.log.Info("master started", "url", m.URL(), "master_id", m.masterID, "resources", m.total.String(), "work_dir", m.cfg.WorkDir)
 
 	loopCtx, cancel := context.WithCancel(ctx)
-	m.wg.Add(1)
+	m.mu.Lock()
+	m.persistKick = make(chan struct{}, 1)
+	m.mu.Unlock()
+	m.wg.Add(2)
 	go func() { defer m.wg.Done(); m.loop(loopCtx) }()
+	go func() { defer m.wg.Done(); m.persistLoop(loopCtx) }()
 
 	var err error
 	select {
@@ -189,7 +196,9 @@ func (m *Master) Run(ctx context.Context) error {
 			}
 		}
 	}
-	m.persistLocked()
+	m.persistKick = nil // the writer has stopped: write now, and synchronously from here on
+	m.persistDirty = false
+	m.writeRegistryLocked()
 	m.mu.Unlock()
 	if m.cfg.KillTasksOnExit {
 		m.procWG.Wait()

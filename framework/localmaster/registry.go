@@ -1,6 +1,7 @@
 package localmaster
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,10 +58,52 @@ type regTask struct {
 	Pending      []json.RawMessage `json:"pending_updates,omitempty"` // mesos.TaskStatus as JSON
 }
 
-// persistLocked writes the registry atomically (temporary file + rename), so a kill -9 of
-// the master process at any moment leaves either the old or the new registry. There is no
-// fsync: the registry survives a process crash, not a machine crash.
+// persistDelay coalesces registry writes while Run serves: a burst of launches and updates is
+// written once, not once per change (a write is O(tasks), so per-change writes made a burst
+// of N launches cost O(N^2)). A kill -9 of the master loses at most this much of the latest
+// changes.
+const persistDelay = 25 * time.Millisecond
+
+// persistLocked asks for the registry to be written: at once before Run starts and after it
+// stops, within persistDelay while it serves.
 func (m *Master) persistLocked() {
+	if m.persistKick == nil {
+		m.writeRegistryLocked()
+		return
+	}
+	m.persistDirty = true
+	select {
+	case m.persistKick <- struct{}{}:
+	default:
+	}
+}
+
+// persistLoop is Run's registry writer.
+func (m *Master) persistLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.persistKick:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(persistDelay):
+		}
+		m.mu.Lock()
+		if m.persistDirty {
+			m.persistDirty = false
+			m.writeRegistryLocked()
+		}
+		m.mu.Unlock()
+	}
+}
+
+// writeRegistryLocked writes the registry atomically (temporary file + rename), so a kill -9
+// of the master process at any moment leaves either the old or the new registry. There is no
+// fsync: the registry survives a process crash, not a machine crash.
+func (m *Master) writeRegistryLocked() {
 	reg := registry{
 		Version: registryVersion, MasterID: m.masterID, FrameworkSeq: m.fwSeq, OfferSeq: m.offerSeq,
 		Removed: m.removed, CompletedFrameworks: m.completedFw, Completed: m.completed, Launches: m.launches,
