@@ -355,11 +355,16 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 	}
 	n0 := float64(max(p.At, 1))
 	clear := max(2*math.Max(1, cfg.Tolerance), 0.25*math.Abs(p.Base)*n0, 3*math.Sqrt(s.Noise*n0))
-	if math.Abs(p.Dev) >= clear {
+	limit := int32(min(math.Max(1, math.Ceil(math.Abs(sp-pv))), float64(cfg.MaxPerTick), float64(cfg.MaxInFlight)))
+	// A probe that seemed to push the metric away from the target while the error grew may
+	// only have met a drift that was itself growing (an arrival in its rising phase): it does
+	// not settle the kind's sign while it was smaller than the bound; the next one is larger.
+	away := math.Signbit(p.Dev) != math.Signbit(sp-p.PV)
+	grew := math.Abs(sp-pv) > math.Abs(sp-p.PV)+math.Max(1, cfg.Tolerance)
+	if math.Abs(p.Dev) >= clear && !(away && grew && p.Units < limit) {
 		ks.Doubt = 0
 		return
 	}
-	limit := int32(min(math.Max(1, math.Ceil(math.Abs(sp-pv))), float64(cfg.MaxPerTick), float64(cfg.MaxInFlight)))
 	if p.Units >= limit {
 		ks.Doubt = 0
 		ks.Seen = math.Max(ks.Seen, confirmUnits)

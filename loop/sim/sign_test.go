@@ -178,3 +178,44 @@ func TestLiveDemoWarmerConsumer(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveDemoAnyPhase: the live demo's plant started at every phase of its arrival (every 6
+// ticks of its 120), lags 1 to 3, jitter 0 to ±2. Where the first probes land while the arrival
+// climbs from its lowest, the metric outruns the drift seen before them and a consumer looks as
+// if it raised the queue: that must not settle its sign. The controller keeps probing, larger,
+// until the consumers show, in every case: the queue is drained by tick 150.
+func TestLiveDemoAnyPhase(t *testing.T) {
+	failed := 0
+	for lag := 1; lag <= 3; lag++ {
+		for ph := 0; ph < 120; ph += 6 {
+			for jit := 0; jit <= 2; jit++ {
+				s := mustParse(t, fmt.Sprintf(`{"ticks":200,"target":{"type":"constant","value":20},
+					"plant":{"type":"queue","initial":150,"items_per_run":1,"run_lifetime_ticks":10,"lag_ticks":%d,"metric_sign":1},
+					"relay":{"cooler":false},"controller":{"max-in-flight":40,"max-per-tick":100}}`, lag))
+				s.Plant.arrivalAt = func(t int) float64 { return math.Round(6 + 4*math.Sin(2*math.Pi*float64(t+ph)/120)) }
+				rng := rand.New(rand.NewPCG(uint64(ph), 7))
+				s.Plant.noiseAt = func(int) float64 { return float64(rng.IntN(2*jit+1) - jit) }
+				rows, err := Run(s, Project)
+				if err != nil {
+					t.Fatal(err)
+				}
+				worst := 0.0
+				for _, r := range rows[150:] {
+					worst = math.Max(worst, math.Abs(r.PV-r.SP))
+				}
+				if worst > 50 {
+					failed++
+					var l []string
+					for _, r := range rows {
+						if r.WarmersGranted > 0 && len(l) < 8 {
+							l = append(l, fmt.Sprintf("%d@%d", r.WarmersGranted, r.Tick))
+						}
+					}
+					t.Errorf("lag %d, phase %d, jitter ±%d: |PV-SP| up to %.0f after tick 150 (last PV %.0f); first launches %v",
+						lag, ph, jit, worst, rows[len(rows)-1].PV, l)
+				}
+			}
+		}
+	}
+	t.Logf("%d of 180 runs not drained by tick 150", failed)
+}
