@@ -75,7 +75,10 @@
 // Tolerance)) and the kind is still not believed to help, the next probe of that kind is twice
 // as large, up to the units that would close the error at one metric unit each and the
 // bounds; a probe of that size that still tells nothing ends the probing of that kind. A
-// probe that stood out, or after which the controller acts on what it learned, ends the doubt.
+// probe that stood out, or after which the controller acts on what it learned, ends the doubt,
+// except one that seemed to push the metric away from the target while the error grew: a drift
+// that was itself growing (an arrival in its rising phase) looks just like that, so such a probe
+// is doubled too, until it reaches the bound.
 // So a wrong-sign prior costs a few units, and a kind that cannot help is not escalated for
 // ever.
 //
