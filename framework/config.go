@@ -38,6 +38,8 @@ type Config struct {
 	Docker         *Docker
 	// MaxFailures: stop launching after this many failed tasks in a row (0 = never).
 	MaxFailures int
+	// KillGrace, if > 0, is the tasks' kill policy: time between SIGTERM and SIGKILL.
+	KillGrace time.Duration
 
 	// RefuseSeconds is the decline filter for offers that are not needed (default 5 s while
 	// there is demand, 60 s without; SUPPRESS covers the rest).

@@ -156,6 +156,9 @@ func (s *Scheduler) taskInfo(rec TaskRecord, agent mesos.AgentID, res []mesos.Re
 			{Key: "relay-mesos/term", Value: &term},
 		}},
 	}
+	if s.cfg.KillGrace > 0 {
+		ti.KillPolicy = &mesos.KillPolicy{GracePeriod: &mesos.DurationInfo{Nanoseconds: s.cfg.KillGrace.Nanoseconds()}}
+	}
 	if d := s.cfg.Docker; d != nil && d.Image != "" {
 		typ := mesos.ContainerInfo_DOCKER
 		net := mesos.ContainerInfo_DockerInfo_BRIDGE

@@ -429,7 +429,8 @@ func TestCoolerKill(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(m.Addr(), dir)
 	cfg.CoolerKill = true
-	cfg.Warmer = `trap "" TERM; ` + cfg.Warmer // dies only at the SIGKILL, 3 s after the KILL
+	cfg.Warmer = `trap "" TERM; ` + cfg.Warmer // dies only at the SIGKILL, KillGrace after the KILL
+	cfg.KillGrace = 5 * time.Second
 	r := startSched(t, cfg, "", RestoreLedger(LedgerSnapshot{Seq: 8}), Hooks{})
 	r.ready(t)
 	r.s.Demand(3, 0)
