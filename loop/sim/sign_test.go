@@ -219,3 +219,32 @@ func TestLiveDemoAnyPhase(t *testing.T) {
 	}
 	t.Logf("%d of 180 runs not drained by tick 150", failed)
 }
+
+// TestWrongSignUnderGrowingErrorStops: the error grows (a queue leaking an item a tick, the
+// metric -q too high) and the only kind, a consumer, moves the metric further the wrong way.
+// Probes that seem to push the metric away under a growing error are doubled rather than
+// trusted, but only up to the bound (here 40 in flight): the probing then stops.
+func TestWrongSignUnderGrowingErrorStops(t *testing.T) {
+	s := mustParse(t, `{"ticks":400,"target":{"type":"constant","value":-400},
+		"plant":{"type":"queue","initial":300,"items_per_run":1,"run_lifetime_ticks":10,"lag_ticks":1,"metric_sign":-1},
+		"relay":{"cooler":false},"controller":{"max-in-flight":40,"max-per-tick":100}}`)
+	s.Plant.arrivalAt = func(int) float64 { return -1 }
+	rows, err := Run(s, Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost, late := 0, 0
+	for _, r := range rows {
+		cost += r.WarmersGranted
+		if r.Tick >= 200 {
+			late += r.WarmersGranted
+		}
+	}
+	t.Logf("cost %d, in the last 200 ticks %d", cost, late)
+	if cost > 3*40 {
+		t.Errorf("cost %d, want <= %d (probes doubled up to the bound of 40)", cost, 3*40)
+	}
+	if late > 0 {
+		t.Errorf("still probing late in the run: %d units in the last 200 ticks", late)
+	}
+}
