@@ -67,8 +67,8 @@ chaos: deps-zookeeper build
 chaos-quick: deps-zookeeper build
 	$(GO) run ./chaos/cmd/chaos -quick
 
-examples: deps-zookeeper build
-	$(GO) test -race -count=1 -v -run TestExample ./deploy/examples/...
+examples: build
+	RELAY_EXAMPLES=1 $(GO) test -race -count=1 -v -timeout 20m -run TestExample ./deploy/examples/...
 
 clean:
 	rm -rf bin out

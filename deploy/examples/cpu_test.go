@@ -11,6 +11,7 @@ import (
 // square:1,2,20s schedule here: 2 for 10 s, then 1 for 10 s); the cooler starts a burner,
 // which raises the metric, so the controller has to learn the cooler's sign first.
 func TestExampleCPU(t *testing.T) {
+	fullOnly(t)
 	t.Parallel()
 	burnDir := filepath.Join(t.TempDir(), "burners")
 	r := startExample(t, "cpu", "cpu/env", "BURN_DIR="+burnDir, "EXPECTED_CPU=square:1,2,20s", "BURN_SECONDS=4")

@@ -11,6 +11,7 @@ import (
 // and 100 (square:0,100,16s here): the target is exactly 5 or 1 at every tick, and the
 // workers (long-running, killed by the cooler) follow it.
 func TestExampleMath(t *testing.T) {
+	fullOnly(t)
 	t.Parallel()
 	tmp := t.TempDir()
 	r := startExample(t, "math", "math/env", "RUN_DIR="+filepath.Join(tmp, "running"), "QSIZE_SPEC=square:0,100,16s")

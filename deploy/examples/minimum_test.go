@@ -9,6 +9,7 @@ import (
 // Example 5: a guaranteed minimum. target = max(2, ceil(load / 10)): with no load two
 // instances still run; with load they follow it; when it goes, they come back to two.
 func TestExampleMinimum(t *testing.T) {
+	fullOnly(t)
 	t.Parallel()
 	tmp := t.TempDir()
 	url := startMarathon(t, tmp, 0)

@@ -9,6 +9,7 @@ import (
 // Example 2: consumers by time of day. With a 20 s "day" (is_night = square:0,1,20s: night
 // for the first 10 s of every 20), four consumers run at night and none by day.
 func TestExampleNight(t *testing.T) {
+	fullOnly(t)
 	t.Parallel()
 	runDir := filepath.Join(t.TempDir(), "running")
 	r := startExample(t, "night", "night/env", "RUN_DIR="+runDir, "IS_NIGHT=square:0,1,20s")

@@ -10,6 +10,7 @@ import (
 // ceil(load / 10) instances, metric = the app's tasksRunning, warmer/cooler = scale.sh
 // up/down (a PUT of instances ± 1).
 func TestExampleWebservers(t *testing.T) {
+	fullOnly(t)
 	t.Parallel()
 	tmp := t.TempDir()
 	url := startMarathon(t, tmp, 0)
