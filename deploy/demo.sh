@@ -2,7 +2,7 @@
 # `make demo`: the main job on embedded defaults, on this machine alone. It starts
 #   - a queue (a file, 150 items at start) that a producer fills at 2..10 items/s,
 #   - one relay-mesos replica with the embedded Mesos master (--master local), whose metric is
-#     the queue's length, whose target is RELAY_DEMO_TARGET (default 20), and whose cooler tasks
+#     the queue's length, whose target is RELAY_DEMO_TARGET (default 20), and whose warmer tasks
 #     are consumers that take one item per second for 10 s,
 # and serves the dashboard on RELAY_MESOS_LISTEN (default 127.0.0.1:8080). Ctrl-C stops it.
 # RELAY_DEMO_SECONDS=N stops it after N seconds and prints a summary (CI smoke run).
@@ -37,7 +37,7 @@ echo "demo: dashboard http://$LISTEN/   status http://$LISTEN/status   metrics h
   --local-resources "${RELAY_MESOS_LOCAL_RESOURCES:-cpus:4;mem:4096;disk:10000}" \
   --metric "file:$RELAY_DEMO_QUEUE" \
   --target "${RELAY_DEMO_TARGET:-20}" \
-  --cooler "$PWD/deploy/demo/consumer.sh" \
+  --warmer "$PWD/deploy/demo/consumer.sh" \
   --env "RELAY_DEMO_QUEUE=$RELAY_DEMO_QUEUE" \
   --task-resources "cpus:0.1;mem:16" \
   --delay "${RELAY_DELAY:-1}" \
@@ -53,7 +53,7 @@ if [ -n "${RELAY_DEMO_SECONDS:-}" ]; then
   curl -fsS "http://$LISTEN/status" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
-l = s["ledger"]["cooler"]
+l = s["ledger"]["warmer"]
 print("  role=%s framework_id=%s subscribed=%s deciding=%s" % (s["role"], s["framework_id"], s["mesos"]["subscribed"], s["mesos"]["deciding"]))
 print("  consumers pending=%d running=%d ungranted=%d" % (l["pending"], l["running"], l["ungranted"]))
 ' || true

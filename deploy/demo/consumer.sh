@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo's cooler task: a queue consumer that takes one item per second for a while, then exits
+# The demo's warmer task: a queue consumer that takes one item per second for a while, then exits
 # (the "consumers that run, complete and exit" of the original Relay.Mesos).
 set -euo pipefail
 Q=${RELAY_DEMO_QUEUE:?}
