@@ -435,6 +435,8 @@ func TestCoolerKill(t *testing.T) {
 	r.ready(t)
 	r.s.Demand(3, 0)
 	waitUntil(t, 10*time.Second, "3 running", func() bool { return r.s.Ledger().Counts(true).Warmer.Running == 3 })
+	// RUNNING comes when the process starts; the trap is set once its line is written.
+	waitUntil(t, 10*time.Second, "3 tasks past their trap", func() bool { return len(lines(t, dir)) == 3 })
 	r.s.Withdraw()
 	r.s.Demand(0, 2)
 	r.rec.waitFor(t, "kill_sent:warmer", 2)

@@ -426,6 +426,11 @@ func judgeSteps(t *testing.T, pts []point, steps []step, starts []time.Time, set
 	for i, s := range steps {
 		end := starts[i].Add(s.hold)
 		ps := window(pts, end.Add(-settled), end)
+		if len(metricValues(ps)) < 3 {
+			// Ticks slow down (or a source times out) on a loaded machine: judge the whole second
+			// half of the phase rather than too few readings.
+			ps = window(pts, end.Add(-s.hold/2), end)
+		}
 		var targets []float64
 		for _, p := range ps {
 			if p.Target != nil {
@@ -436,8 +441,8 @@ func judgeSteps(t *testing.T, pts []point, steps []step, starts []time.Time, set
 		mean, max := meanMax(metricValues(ps))
 		t.Logf("phase %d (input %s): target %.2f, metric %.2f on average over its last %v (max %.0f, %d ticks)",
 			i+1, s.value, tmean, mean, settled, max, len(ps))
-		if len(ps) < 3 {
-			t.Errorf("phase %d: only %d ticks", i+1, len(ps))
+		if len(metricValues(ps)) < 2 {
+			t.Errorf("phase %d: only %d readings in %d ticks", i+1, len(metricValues(ps)), len(ps))
 			continue
 		}
 		if math.Abs(tmean-s.want) > 1e-9 {
