@@ -111,6 +111,15 @@ func (s *ZKStore) readCheckpoint(ctx context.Context) (Checkpoint, error) {
 		err  error
 	)
 	s.cp.known = false
+	// A new leader may be connected to a ZooKeeper server that lags the quorum (reads are
+	// served locally): sync first, so that it never resumes from an older checkpoint than the
+	// last one written.
+	if cerr := s.call(ctx, func() { _, err = s.conn.Sync(s.root) }); cerr != nil {
+		return Checkpoint{}, fmt.Errorf("load checkpoint %s: sync: %w", s.cpPath, cerr)
+	}
+	if err != nil && !errors.Is(err, zk.ErrNoNode) {
+		return Checkpoint{}, fmt.Errorf("load checkpoint %s: sync: %w", s.cpPath, err)
+	}
 	if cerr := s.call(ctx, func() { data, stat, err = s.conn.Get(s.cpPath) }); cerr != nil {
 		return Checkpoint{}, fmt.Errorf("load checkpoint %s: %w", s.cpPath, cerr)
 	}
