@@ -184,6 +184,18 @@ func Evaluate(s Snapshot, faults []Fault, lim Limits, target float64, itemsPerTa
 		if cp == nil {
 			continue
 		}
+		if t.First.FromToken != 0 {
+			// The replica says which checkpoint it restored: it must be the last one written
+			// before its term (never an older one), and hold what the harness saw in it.
+			if t.First.FromToken < cp.Token || (t.First.FromToken == cp.Token && t.First.WrittenAt.Before(cp.WrittenAt)) {
+				add("controller-carry-over", t.First.At, "term %d resumed from the checkpoint of token %d written %s, older than the last one written before it (token %d, %s)",
+					t.Term, t.First.FromToken, t.First.WrittenAt.Format("15:04:05.000"), cp.Token, cp.WrittenAt.Format("15:04:05.000"))
+				continue
+			}
+			if t.First.FromToken != cp.Token || !t.First.WrittenAt.Equal(cp.WrittenAt) {
+				continue // the harness did not see the very checkpoint it restored: nothing to compare
+			}
+		}
 		for _, k := range []string{"warmer_per_unit", "warmer_lag", "warmer_life"} {
 			a, okA := cp.Terms[k]
 			b, okB := t.First.Terms[k]

@@ -329,7 +329,14 @@ type ReplicaStatus struct {
 		Deciding   bool `json:"deciding"`
 	} `json:"mesos"`
 	Controller map[string]float64 `json:"controller"`
-	Ledger     struct {
+	// Resumed: the checkpoint this leader's term restored (writer's token and its terms).
+	Resumed *struct {
+		Term      int64              `json:"term"`
+		FromToken int64              `json:"from_token"`
+		WrittenAt time.Time          `json:"written_at"`
+		Terms     map[string]float64 `json:"terms"`
+	} `json:"resumed"`
+	Ledger struct {
 		Total struct {
 			Pending int `json:"pending"`
 			Running int `json:"running"`

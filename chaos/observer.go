@@ -30,6 +30,10 @@ type Sample struct {
 type CtrlSeen struct {
 	At    time.Time
 	Terms map[string]float64
+	// FromToken: the token of the checkpoint the term restored, as the replica says (0: not
+	// known); Terms are then exactly what it restored.
+	FromToken int64
+	WrittenAt time.Time
 }
 
 // TermInfo is what the observer learned about one leadership term.
@@ -155,7 +159,10 @@ func (o *Observer) noteStatus(i int, now time.Time, st *ReplicaStatus) {
 	if len(st.Controller) > 0 {
 		seen := &CtrlSeen{At: now, Terms: st.Controller}
 		ti.Last = seen
-		if ti.First == nil && now.Sub(ti.Deciding) >= time.Duration(1.2*o.c.Cfg.Delay*float64(time.Second)) {
+		if r := st.Resumed; ti.First == nil && r != nil && r.Term == st.Term {
+			ti.First = &CtrlSeen{At: now, Terms: r.Terms, FromToken: r.FromToken, WrittenAt: r.WrittenAt}
+		}
+		if ti.First == nil && st.Resumed == nil && now.Sub(ti.Deciding) >= time.Duration(1.2*o.c.Cfg.Delay*float64(time.Second)) {
 			ti.First = seen
 		}
 	}

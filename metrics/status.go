@@ -37,6 +37,9 @@ type Status struct {
 	// e.g. loop.Terms); absent on a follower.
 	Controller json.RawMessage `json:"controller,omitempty"`
 	Ledger     LedgerSummary   `json:"ledger"`
+	// Resumed is what this leader's term restored from the checkpoint (nil: started fresh, or
+	// not leading): the token of the checkpoint's writer and the controller terms it held.
+	Resumed *ResumeInfo `json:"resumed,omitempty"`
 	// Sources is the health of the metric and target sources (opaque JSON: misses in a row,
 	// last error per source), so that a run of misses is visible.
 	Sources json.RawMessage `json:"sources,omitempty"`
@@ -98,3 +101,12 @@ func (f StatusFunc) Status() Status { return f() }
 
 // zkLost reports whether the session is not usable in state (no ZooKeeper is never lost).
 func zkLost(state string) bool { return state != ZKConnected && state != ZKNone && state != "" }
+
+// ResumeInfo is the checkpoint a leader's term resumed from.
+type ResumeInfo struct {
+	// Term is the resuming leader's fencing token; FromToken the checkpoint writer's.
+	Term      int64           `json:"term"`
+	FromToken int64           `json:"from_token"`
+	WrittenAt time.Time       `json:"written_at"`
+	Terms     json.RawMessage `json:"terms"`
+}

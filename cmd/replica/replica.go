@@ -58,6 +58,7 @@ type Replica struct {
 	deciding    bool
 	lastTerms   loop.Terms
 	lastLedger  loop.Ledger
+	resumed     *metrics.ResumeInfo
 	leading     bool
 }
 

@@ -52,6 +52,7 @@ func (r *Replica) StatusProvider(standalone bool, leader LeaderView) metrics.Sta
 			if b, err := json.Marshal(r.lastTerms); err == nil {
 				st.Controller = b
 			}
+			st.Resumed = r.resumed
 			st.Ledger = metrics.LedgerSummary{Warmer: metricsLedger(r.lastLedger).Warmer, Cooler: metricsLedger(r.lastLedger).Cooler}
 		}
 		return st

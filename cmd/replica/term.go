@@ -2,6 +2,7 @@ package replica
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/relay-mesos/relay-mesos/framework"
 	"github.com/relay-mesos/relay-mesos/loop"
+	"github.com/relay-mesos/relay-mesos/metrics"
 	"github.com/relay-mesos/relay-mesos/state"
 )
 
@@ -37,7 +39,7 @@ func (r *Replica) lead(ctx context.Context, l Leadership) error {
 	log := r.log.With("term", l.Token())
 
 	// 1. The checkpoint and the FrameworkID, read after winning (never what was read at start).
-	ctrlState, ledger, resumed, err := r.loadCheckpoint(termCtx)
+	ctrlState, ledger, resumed, from, err := r.loadCheckpoint(termCtx)
 	if err != nil {
 		return err
 	}
@@ -60,6 +62,11 @@ func (r *Replica) lead(ctx context.Context, l Leadership) error {
 	// previous term of this replica last showed.
 	r.mu.Lock()
 	r.lastTerms, r.lastLedger = ctrl.Terms(), ledger.Counts(r.frameworkCfg.CoolerKill)
+	r.resumed = nil
+	if resumed {
+		b, _ := json.Marshal(r.lastTerms)
+		r.resumed = &metrics.ResumeInfo{Term: l.Token(), FromToken: from.Token, WrittenAt: from.WrittenAt, Terms: b}
+	}
 	r.mu.Unlock()
 	cp := newCheckpointer(r.store, fence, ledger, ctrlState, r.cfg.CheckpointInterval, r.metrics, log.Named("checkpoint"))
 
@@ -176,19 +183,19 @@ var errDrill = errors.New("failover drill: handing off leadership")
 
 // loadCheckpoint reads the checkpoint. No checkpoint means a fresh controller and an empty
 // ledger; a corrupt one or one from a newer binary is an error (the node is left untouched).
-func (r *Replica) loadCheckpoint(ctx context.Context) (loop.State, *framework.Ledger, bool, error) {
+func (r *Replica) loadCheckpoint(ctx context.Context) (loop.State, *framework.Ledger, bool, state.Checkpoint, error) {
 	cp, err := r.store.Load(ctx)
 	if errors.Is(err, state.ErrNoCheckpoint) {
-		return loop.NewState(), framework.NewLedger(), false, nil
+		return loop.NewState(), framework.NewLedger(), false, state.Checkpoint{}, nil
 	}
 	if err != nil {
 		r.metrics.Error("checkpoint", err)
-		return loop.State{}, nil, false, fmt.Errorf("load checkpoint: %w", err)
+		return loop.State{}, nil, false, state.Checkpoint{}, fmt.Errorf("load checkpoint: %w", err)
 	}
 	s, snap, err := decodePayload(cp.Payload)
 	if err != nil {
 		r.metrics.Error("checkpoint", err)
-		return loop.State{}, nil, false, fmt.Errorf("load checkpoint: %w", err)
+		return loop.State{}, nil, false, state.Checkpoint{}, fmt.Errorf("load checkpoint: %w", err)
 	}
-	return s, framework.RestoreLedger(snap), true, nil
+	return s, framework.RestoreLedger(snap), true, cp, nil
 }
