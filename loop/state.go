@@ -54,6 +54,9 @@ type KindState struct {
 	// Doubt: units of the next probe of this kind, after a probe whose effect was lost in the
 	// metric's own motion (0 = not in doubt: no probe, or its answer was clear).
 	Doubt int32 `json:"doubt,omitempty"`
+	// Reprobes: fruitless probing rounds of this kind since it last helped; each one doubles
+	// the idle time before the next round (bounded cost, never a deadlock).
+	Reprobes int32 `json:"reprobes,omitempty"`
 }
 
 // Probe is a trial of one kind while nothing was believed to move the metric the right way: the

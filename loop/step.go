@@ -12,6 +12,11 @@ const confirmUnits = 3
 // divergingIdle is what a tick with a growing error and no action counts toward ProbeAfter.
 const divergingIdle = 4
 
+// reprobeIdle: ProbeAfter multiples of idle ticks (with a persisting error; a growing error
+// counts divergingIdle per tick, so about 5 ProbeAfters of it) after which a kind
+// believed not to help is probed again.
+const reprobeIdle = 20
+
 // noiseGain is how fast State.Noise follows the squared prediction error.
 const noiseGain = 0.1
 
@@ -306,10 +311,16 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 	// not yet seen working, or whose last probe was lost in the metric's own motion: its sign
 	// may be the opposite of its name. A probe that told nothing is followed by one twice as
 	// large.
+	// And never a deadlock: a belief is only as good as the episodes it came from (a probe met
+	// by a fault, a starved window, a drift that changed under it). While the error persists
+	// for reprobeIdle times ProbeAfter ticks with nothing done, a kind believed not to help is
+	// probed again (one unit, then doubling as above): bounded cost, and a wrong belief is
+	// corrected by fresh evidence instead of lasting for ever (it is checkpointed).
 	if !s.Probe.Active && s.Idle >= int32(cfg.ProbeAfter) && math.Abs(sp-pv) > math.Max(1, band) {
 		for k := Warmer; k <= Cooler; k++ {
 			ks := &s.Kinds[k]
-			if !cfg.has(k) || f[k].pending+f[k].running != 0 || (ks.Seen >= confirmUnits && ks.Doubt == 0) {
+			reprobe := int64(s.Idle) >= int64(reprobeIdle*cfg.ProbeAfter)<<min(ks.Reprobes, 8)
+			if !cfg.has(k) || f[k].pending+f[k].running != 0 || (ks.Seen >= confirmUnits && ks.Doubt == 0 && !reprobe) {
 				continue
 			}
 			setUnits(cfg, &d, k, float64(max(ks.Doubt, 1)), f)
@@ -350,7 +361,7 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 		return // never granted: nothing learned, the same probe again later
 	}
 	if relaunched {
-		ks.Doubt = 0 // the controller acts on what it learned
+		ks.Doubt, ks.Reprobes = 0, 0 // the controller acts on what it learned
 		return
 	}
 	n0 := float64(max(p.At, 1))
@@ -368,6 +379,7 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 	if p.Units >= limit {
 		ks.Doubt = 0
 		ks.Seen = math.Max(ks.Seen, confirmUnits)
+		ks.Reprobes = min(ks.Reprobes+1, 30)
 		return
 	}
 	ks.Doubt = min(2*p.Units, limit)

@@ -1,0 +1,56 @@
+package loop
+
+import (
+	"testing"
+	"time"
+)
+
+// No deadlock, ever: a controller that learned warmers raise the metric, on a plant whose
+// warmers now lower it (the workload changed: they became consumers) while the metric drifts
+// away from the target, must try the warmer again rather than wait for ever.
+func TestAWrongBeliefIsRetriedNotKeptForEver(t *testing.T) {
+	c := New(DefaultConfig())
+	const lag, life = 1, 5
+	var launched [Ring]int
+	count := func(t0, from, to int) int {
+		n := 0
+		for s := from; s <= to; s++ {
+			if s >= 0 && t0-s < Ring {
+				n += launched[s%Ring]
+			}
+		}
+		return n
+	}
+	start := time.Unix(1_700_000_000, 0)
+	metric, effect, drift := 0.0, 1.0, 0.0
+	sp := 20.0
+	lateLaunches, lastErr := 0, 0.0
+	for tick := 0; tick < 900; tick++ {
+		if tick == 300 { // the plant changes: each running unit now lowers the metric by 2
+			effect, drift, sp = -2, 1, 10
+		}
+		pending := count(tick, tick-lag+1, tick-1)
+		running := count(tick, tick-lag-life+1, tick-lag)
+		if tick < 300 {
+			metric = float64(running)
+		} else {
+			metric += drift + effect*float64(running)
+			metric = max(metric, 0)
+		}
+		d := c.Step(Input{Now: start.Add(time.Duration(tick) * time.Second),
+			Metric: Sample{Value: metric, OK: true}, Target: Sample{Value: sp, OK: true},
+			Ledger: Ledger{Warmer: KindCounts{Pending: pending, Running: running}}})
+		launched[tick%Ring] = d.Warmers
+		if tick >= 300 {
+			lateLaunches += d.Warmers
+		}
+		lastErr = metric - sp
+	}
+	t.Logf("launches after the change: %d; metric - target at the end: %.1f", lateLaunches, lastErr)
+	if lateLaunches == 0 {
+		t.Fatal("the controller never tried the warmer again: the metric drifted away for ever")
+	}
+	if lastErr > 100 {
+		t.Fatalf("metric %.1f above the target at the end: the warmer was not relearned", lastErr)
+	}
+}
