@@ -455,7 +455,7 @@ func judgeSteps(t *testing.T, pts []point, steps []step, starts []time.Time, set
 }
 
 // fullOnly keeps the longer examples out of `make test` (CI's time budget): they run under
-// `make examples` (RELAY_EXAMPLES=1). queue, webservers-kill and math-zscore always run.
+// `make examples` (RELAY_EXAMPLES=1). queue and math-zscore always run.
 func fullOnly(t *testing.T) {
 	t.Helper()
 	if os.Getenv("RELAY_EXAMPLES") != "1" {

@@ -9,6 +9,7 @@ import (
 // Example 4b: the framework runs the web servers itself as long-running tasks and kills the
 // newest when there are too many (--cooler kill); metric = servers that answer a GET.
 func TestExampleWebserversKill(t *testing.T) {
+	fullOnly(t)
 	t.Parallel()
 	tmp := t.TempDir()
 	load := filepath.Join(tmp, "load")
