@@ -24,46 +24,8 @@ func TestBenchFailover(t *testing.T) {
 	c, _, _ := haCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	const rounds = 20
-	var took []time.Duration
-	for n := range rounds {
-		li, st := c.Leader(ctx)
-		if st == nil {
-			var err error
-			if li, err = c.WaitLeader(ctx, 0, 30*time.Second); err != nil {
-				t.Fatal(err)
-			}
-			st, _ = c.Status(ctx, li)
-		}
-		start := time.Now()
-		if err := c.Replicas[li].Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		var d time.Duration
-		for {
-			if i, s := c.Leader(ctx); s != nil && s.Term > st.Term && i != li {
-				d = time.Since(start)
-				break
-			}
-			if time.Since(start) > 30*time.Second {
-				t.Fatalf("round %d: no new leader 30 s after SIGTERM", n+1)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		took = append(took, d)
-		t.Logf("round %2d: replica %d (term %d) -> handoff %v", n+1, li, st.Term, d.Round(time.Millisecond))
-		if !c.Replicas[li].Wait(10 * time.Second) {
-			t.Fatalf("replica %d did not exit after SIGTERM", li)
-		}
-		if err := c.Replicas[li].Start(); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.waitHTTP(ctx, c.Replicas[li].URL()+"/healthz", 20*time.Second); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(time.Second) // the restarted replica campaigns and follows
-	}
-	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+	const rounds, killRounds = 20, 8
+	took := failoverRounds(t, ctx, c, syscall.SIGTERM, rounds)
 	p50, p99 := percentile(took, 0.5), percentile(took, 0.99)
 	t.Logf("handoff after SIGTERM over %d rounds: p50 %v, p99 %v, max %v", rounds, p50.Round(time.Millisecond), p99.Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond))
 	if p99 >= 500*time.Millisecond {
@@ -74,44 +36,7 @@ func TestBenchFailover(t *testing.T) {
 	// the ZooKeeper session timeout (4 s here: the harness's replicas use a short one so that a
 	// run stays short; the default 10 s trades a slower crash failover for fewer false
 	// failovers on a loaded ZooKeeper) + 1 s.
-	const killRounds = 8
-	var kills []time.Duration
-	for n := range killRounds {
-		li, err := c.WaitLeader(ctx, 0, 30*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := c.Status(ctx, li)
-		if err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(time.Second) // the followers are settled
-		start := time.Now()
-		if err := c.Replicas[li].Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		var d time.Duration
-		for {
-			if i, s := c.Leader(ctx); s != nil && s.Term > st.Term && i != li {
-				d = time.Since(start)
-				break
-			}
-			if time.Since(start) > 60*time.Second {
-				t.Fatalf("kill round %d: no new leader 60 s after kill -9", n+1)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		kills = append(kills, d)
-		t.Logf("kill -9 round %d: replica %d (term %d) -> failover %v", n+1, li, st.Term, d.Round(time.Millisecond))
-		c.Replicas[li].Wait(10 * time.Second)
-		if err := c.Replicas[li].Start(); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.waitHTTP(ctx, c.Replicas[li].URL()+"/healthz", 20*time.Second); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sort.Slice(kills, func(i, j int) bool { return kills[i] < kills[j] })
+	kills := failoverRounds(t, ctx, c, syscall.SIGKILL, killRounds)
 	kp50, kp99 := percentile(kills, 0.5), percentile(kills, 0.99)
 	t.Logf("failover after kill -9 over %d rounds: p50 %v, p99 %v, max %v (bound: session timeout %v + 1 s)", killRounds,
 		kp50.Round(time.Millisecond), kp99.Round(time.Millisecond), kills[len(kills)-1].Round(time.Millisecond), c.Cfg.SessionTimeout)
@@ -130,6 +55,51 @@ func TestBenchFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("checkpoint writes (leader of the last term, %d writes): p99 <= %v, %v bytes per checkpoint", count, p99ckpt, size)
+}
+
+// failoverRounds signals the leader rounds times and returns, sorted, the time from the
+// signal to a new term leading; the signalled replica is restarted after each round.
+func failoverRounds(t *testing.T, ctx context.Context, c *Cluster, sig syscall.Signal, rounds int) []time.Duration {
+	t.Helper()
+	var took []time.Duration
+	for n := range rounds {
+		li, err := c.WaitLeader(ctx, 0, 30*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := c.Status(ctx, li)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if err := c.Replicas[li].Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if i, s := c.Leader(ctx); s != nil && s.Term > st.Term && i != li {
+				break
+			}
+			if time.Since(start) > 60*time.Second {
+				t.Fatalf("%v round %d: no new leader 60 s after the signal", sig, n+1)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		d := time.Since(start)
+		took = append(took, d)
+		t.Logf("%v round %2d: replica %d (term %d) -> new leader after %v", sig, n+1, li, st.Term, d.Round(time.Millisecond))
+		if !c.Replicas[li].Wait(10 * time.Second) {
+			t.Fatalf("replica %d did not exit after %v", li, sig)
+		}
+		if err := c.Replicas[li].Start(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.waitHTTP(ctx, c.Replicas[li].URL()+"/healthz", 20*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second) // the restarted replica campaigns and follows
+	}
+	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+	return took
 }
 
 // checkpointFigures reads the checkpoint duration histogram's p99 (the upper bound of its
