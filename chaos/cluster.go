@@ -101,7 +101,7 @@ type Replica struct {
 	Index  int
 	Listen string
 	// ZKProxies: one per ZooKeeper server, between this replica and that server.
-	ZKProxies []*Proxy
+	ZKProxies []*zktest.Proxy
 }
 
 // URL is the replica's HTTP base URL.
@@ -201,7 +201,7 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 		r := &Replica{Index: i}
 		var addrs []string
 		for _, z := range c.ZK {
-			p, err := NewProxy(z.Addr())
+			p, err := zktest.NewProxy(z.Addr())
 			if err != nil {
 				return nil, err
 			}

@@ -1,24 +1,26 @@
 package zktest
 
 import (
-	"io"
 	"net"
 	"sync"
+	"time"
 )
 
-// Proxy is a TCP proxy on 127.0.0.1 in front of a server, for cutting a client's connection:
-// Cut closes every connection and refuses new ones until Restore.
+// Proxy is a TCP proxy on 127.0.0.1 in front of one server, for network faults on one
+// client's connection: Cut closes every connection and refuses new ones until Restore;
+// SetLatency delays every chunk forwarded in either direction.
 type Proxy struct {
 	target string
 	ln     net.Listener
 
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	mu      sync.Mutex
+	cut     bool
+	latency time.Duration
+	conns   map[net.Conn]struct{}
+	wg      sync.WaitGroup
 }
 
-// NewProxy listens on a free port and forwards to target.
+// NewProxy listens on a free port of 127.0.0.1 and forwards to target.
 func NewProxy(target string) (*Proxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -46,15 +48,22 @@ func (p *Proxy) accept() {
 			c.Close()
 			continue
 		}
-		up, err := net.Dial("tcp", p.target)
+		p.mu.Unlock()
+		up, err := net.DialTimeout("tcp", p.target, 2*time.Second)
 		if err != nil {
-			p.mu.Unlock()
 			c.Close()
 			continue
 		}
+		p.mu.Lock()
+		if p.cut {
+			p.mu.Unlock()
+			c.Close()
+			up.Close()
+			continue
+		}
 		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-		p.mu.Unlock()
 		p.wg.Add(2)
+		p.mu.Unlock()
 		go p.pipe(c, up)
 		go p.pipe(up, c)
 	}
@@ -62,7 +71,24 @@ func (p *Proxy) accept() {
 
 func (p *Proxy) pipe(dst, src net.Conn) {
 	defer p.wg.Done()
-	_, _ = io.Copy(dst, src)
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			d := p.latency
+			p.mu.Unlock()
+			if d > 0 {
+				time.Sleep(d)
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	dst.Close()
 	src.Close()
 	p.mu.Lock()
@@ -81,10 +107,17 @@ func (p *Proxy) Cut() {
 	}
 }
 
-// Restore accepts connections again.
+// Restore accepts connections again and removes any latency.
 func (p *Proxy) Restore() {
 	p.mu.Lock()
-	p.cut = false
+	p.cut, p.latency = false, 0
+	p.mu.Unlock()
+}
+
+// SetLatency delays every forwarded chunk by d (0: none).
+func (p *Proxy) SetLatency(d time.Duration) {
+	p.mu.Lock()
+	p.latency = d
 	p.mu.Unlock()
 }
 
