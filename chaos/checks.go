@@ -18,28 +18,34 @@ func (v Violation) String() string {
 	return fmt.Sprintf("%s at %s: %s", v.Check, v.At.Format("15:04:05.000"), v.Detail)
 }
 
-// Limits are the bounds the checks hold the run to.
+// Limits are the bounds the checks hold the run to (LimitsFor derives them from the plant).
 type Limits struct {
+	// Plant is the queue the bounds were derived from.
+	Plant PlantNumbers
 	// Band: |metric - target| <= Band counts as in band.
 	Band float64
-	// Recovery: after each fault the metric is back in band within this time.
+	// Grace: after a fault window (or the new leader deciding, if later) the checks wait this
+	// long before time counts as outside the fault.
+	Grace time.Duration
+	// Recovery: after each fault the metric is back in band within this much time outside
+	// fault windows.
 	Recovery time.Duration
-	// InBandShare: outside fault windows and their recovery, at least this share of samples
-	// is in band.
+	// StallAfter: the metric out of band with no task launched or running for longer than this
+	// outside fault windows is a stall.
+	StallAfter time.Duration
+	// InBandShare: outside fault windows at least this share of samples is in band.
 	InBandShare float64
-	// WindupWindow: launches in this window after a starvation or a leaderless gap ends are
-	// bounded by 2*ceil(gap/ItemsPerTask)+WindupSlack.
+	// IAERatio and IAEFloor: the faulted phase's IAE per minute is at most
+	// max(IAERatio x the baseline's, IAEFloor).
+	IAERatio, IAEFloor float64
+	// WindupWindow and WindupSlack: the launches in the window after a starvation or a
+	// leaderless gap ends take at most what the error and the arrivals justify plus
+	// WindupSlack tasks' worth.
 	WindupWindow time.Duration
 	WindupSlack  int
 	// CarryOver: a new leader's learned per-unit effect, lag and life are within
 	// CarryOverRel*|old| + CarryOverAbs of the old leader's last.
 	CarryOverRel, CarryOverAbs float64
-}
-
-// DefaultLimits fits the default plant and target.
-func DefaultLimits(target float64) Limits {
-	return Limits{Band: math.Max(10, 0.5*target), Recovery: 40 * time.Second, InBandShare: 0.6,
-		WindupWindow: 3 * time.Second, WindupSlack: 4, CarryOverRel: 0.3, CarryOverAbs: 1.0}
 }
 
 // FaultResult is one fault with what was measured around it.
@@ -52,8 +58,11 @@ type FaultResult struct {
 	NewTerm    int64
 	// Launches while the fault was in force.
 	Launches int
-	// Recovered: time from the fault's end to the metric back in band (-1: not seen).
-	Recovered time.Duration
+	// Recovered: time from the fault's end to the metric back in band (-1: not seen);
+	// RecoveredFree the part of it outside fault windows; Overdue: not back within
+	// Limits.Recovery.
+	Recovered, RecoveredFree time.Duration
+	Overdue                  bool
 }
 
 // Evaluation is the outcome of the checks over one run.
@@ -63,14 +72,15 @@ type Evaluation struct {
 	// IAE is the integral of |metric - target| over the faulted phase (metric units x
 	// seconds), IAERate the same per minute; BaselineRate per minute of the fault-free phase.
 	IAE, IAERate, BaselineRate float64
-	FrameworkIDs               []string
-	Launches                   int
-	Terms                      int
+	// InBand is the share of samples outside fault windows within the band.
+	InBand       float64
+	FrameworkIDs []string
+	Launches     int
+	Terms        int
 }
 
-// Evaluate runs every check over what was observed. faultsFrom..faultsTo is the faulted
-// phase; baseFrom..baseTo the fault-free one (zero: none).
-func Evaluate(s Snapshot, faults []Fault, lim Limits, target float64, itemsPerTask int, baseFrom, baseTo, faultsFrom, faultsTo time.Time) Evaluation {
+// Evaluate runs every check over what was observed in the phases of a run.
+func Evaluate(s Snapshot, faults []Fault, lim Limits, ph Phases) Evaluation {
 	var ev Evaluation
 	add := func(check string, at time.Time, format string, args ...any) {
 		ev.Violations = append(ev.Violations, Violation{Check: check, At: at, Detail: fmt.Sprintf(format, args...)})
@@ -205,10 +215,10 @@ func Evaluate(s Snapshot, faults []Fault, lim Limits, target float64, itemsPerTa
 		}
 	}
 
-	// Per fault: failover time, launches during the fault, recovery, windup.
+	// Per fault: failover time and launches during the fault.
 	for i, f := range faults {
-		r := FaultResult{Fault: f, Recovered: -1}
-		next := faultsTo
+		r := FaultResult{Fault: f, Recovered: -1, RecoveredFree: -1}
+		next := ph.FaultsTo
 		if i+1 < len(faults) {
 			next = faults[i+1].Start
 		}
@@ -226,73 +236,16 @@ func Evaluate(s Snapshot, faults []Fault, lim Limits, target float64, itemsPerTa
 				r.Launches++
 			}
 		}
-		for _, sm := range s.Samples {
-			if sm.At.Before(f.End) || sm.At.After(next) {
-				continue
-			}
-			if math.Abs(sm.Size-sm.Target) <= lim.Band {
-				r.Recovered = sm.At.Sub(f.End)
-				break
-			}
-		}
-		if r.Recovered < 0 && next.Sub(f.End) >= lim.Recovery {
-			add("metric-recovery", f.End, "%s: metric not back within %.0f of the target within %v", f.Kind, lim.Band, lim.Recovery)
-		} else if r.Recovered > lim.Recovery {
-			add("metric-recovery", f.End, "%s: metric back in band only after %v (bound %v)", f.Kind, r.Recovered.Round(time.Millisecond), lim.Recovery)
-		}
-		// Windup: after starvation, or after a leaderless gap, launches stay bounded.
-		resume := time.Time{}
-		switch {
-		case f.Kind == FaultStarve:
-			resume = f.End
-		case r.FailedOver:
-			resume = f.Start.Add(r.Failover)
-		}
-		if !resume.IsZero() {
-			size := sizeAt(s.Samples, resume)
-			gap := math.Max(0, size-target)
-			bound := 2*int(math.Ceil(gap/float64(max(1, itemsPerTask)))) + lim.WindupSlack
-			n := 0
-			for _, l := range s.Launches {
-				if !l.At.Before(resume) && l.At.Before(resume.Add(lim.WindupWindow)) {
-					n++
-				}
-			}
-			if n > bound {
-				add("windup", resume, "%s: %d launches in the %v after resuming (queue %.0f, bound %d)", f.Kind, n, lim.WindupWindow, size, bound)
-			}
-		}
 		ev.Faults = append(ev.Faults, r)
 	}
 
-	// Metric in band outside fault windows (and their recovery), and IAE.
-	in, total := 0, 0
-	for _, sm := range s.Samples {
-		if sm.At.Before(faultsFrom) || sm.At.After(faultsTo) {
-			continue
-		}
-		faulted := false
-		for _, f := range faults {
-			if !sm.At.Before(f.Start) && sm.At.Before(f.End.Add(lim.Recovery)) {
-				faulted = true
-				break
-			}
-		}
-		if faulted {
-			continue
-		}
-		total++
-		if math.Abs(sm.Size-sm.Target) <= lim.Band {
-			in++
-		}
+	// The metric: band, recovery, stalls, IAE, windup.
+	m := CheckMetric(TraceOf(s, ev.Faults, lim.Plant), lim, ph)
+	for i := range ev.Faults {
+		ev.Faults[i].Recovered, ev.Faults[i].RecoveredFree, ev.Faults[i].Overdue = m.Recovered[i], m.RecoveredFree[i], m.Overdue[i]
 	}
-	if total > 20 && float64(in)/float64(total) < lim.InBandShare {
-		add("metric-band", faultsFrom, "metric within %.0f of the target in %.0f%% of fault-free samples (want >= %.0f%%)", lim.Band, 100*float64(in)/float64(total), 100*lim.InBandShare)
-	}
-	ev.IAE, ev.IAERate = iae(s.Samples, faultsFrom, faultsTo)
-	if !baseFrom.IsZero() {
-		_, ev.BaselineRate = iae(s.Samples, baseFrom, baseTo)
-	}
+	ev.Violations = append(ev.Violations, m.Violations...)
+	ev.IAE, ev.IAERate, ev.BaselineRate, ev.InBand = m.IAE, m.IAERate, m.BaselineRate, m.InBand
 	sort.SliceStable(ev.Violations, func(i, j int) bool { return ev.Violations[i].At.Before(ev.Violations[j].At) })
 	return ev
 }

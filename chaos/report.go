@@ -23,6 +23,7 @@ type KindRow struct {
 	P50, P99, Max     time.Duration // over the faults that failed over (-1: none)
 	Launches          int           // launches while faults of this kind were in force
 	RecoveredMax      time.Duration // slowest return of the metric to the band (-1: none)
+	Overdue           int           // faults whose metric was not back in band within the bound
 	Errors            int           // injections that reported an error
 }
 
@@ -95,6 +96,9 @@ func KindTable(fs []FaultResult) []KindRow {
 			if f.Err != "" {
 				r.Errors++
 			}
+			if f.Overdue {
+				r.Overdue++
+			}
 			if f.Recovered > r.RecoveredMax {
 				r.RecoveredMax = f.Recovered
 			}
@@ -111,16 +115,19 @@ func (r *Result) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Chaos run %s (%s)\n\n", r.Started.Format(time.RFC3339), r.Took.Round(time.Second))
 	fmt.Fprintf(&b, "Faults: %d, leadership terms: %d, task launches: %d, FrameworkIDs: %v\n\n", len(r.Faults), r.Terms, r.Launches, r.FrameworkIDs)
-	b.WriteString("| fault | count | failovers | failover p50 | p99 | max | launches during fault | slowest recovery | injection errors |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| fault | count | failovers | failover p50 | p99 | max | launches during fault | slowest recovery | not recovered in bound | injection errors |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, k := range KindTable(r.Faults) {
-		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %d | %s | %d |\n", k.Kind, k.Count, k.FailedOver, fmtDur(k.P50), fmtDur(k.P99), fmtDur(k.Max), k.Launches, fmtDur(k.RecoveredMax), k.Errors)
+		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %d | %s | %d | %d |\n", k.Kind, k.Count, k.FailedOver, fmtDur(k.P50), fmtDur(k.P99), fmtDur(k.Max), k.Launches, fmtDur(k.RecoveredMax), k.Overdue, k.Errors)
 	}
 	ratio := "-"
 	if r.BaselineRate > 0 {
 		ratio = fmt.Sprintf("%.2fx", r.IAERate/r.BaselineRate)
 	}
-	fmt.Fprintf(&b, "\nIAE (|metric - target| x s): %.0f over the faulted phase; %.1f per minute vs %.1f per minute fault-free (%s)\n\n", r.IAE, r.IAERate, r.BaselineRate, ratio)
+	fmt.Fprintf(&b, "\nIAE (|metric - target| x s): %.0f over the faulted phase; %.1f per minute vs %.1f per minute fault-free (%s; limit max(%gx, %.0f per minute))\n\n", r.IAE, r.IAERate, r.BaselineRate, ratio, r.Limits.IAERatio, r.Limits.IAEFloor)
+	l := r.Limits
+	fmt.Fprintf(&b, "Metric bounds (from the plant: %g items/s arrive, a task takes %d items/s for %d s, target %g): band ±%.0f (one task's net effect); outside fault windows (each to its end or the new leader deciding, + %v) the metric is in band in >= %.0f%% of samples (got %.0f%%), back in band within %v after each fault, never out of band with no task running for over %v; windup: launches after a starvation or leaderless gap take at most the error + arrivals + %d tasks' worth.\n\n",
+		l.Plant.Rate, l.Plant.TakePerRound, l.Plant.Rounds, l.Plant.Target, l.Band, l.Grace, 100*l.InBandShare, 100*r.InBand, l.Recovery, l.StallAfter, l.WindupSlack)
 	b.WriteString("## Targets\n\n| target | want | got | ok |\n|---|---|---|---|\n")
 	for _, t := range r.Targets {
 		ok := "PASS"
@@ -140,7 +147,8 @@ func (r *Result) Markdown() string {
 	return b.String()
 }
 
-// WriteReport writes report.md, faults.csv, kinds.csv, samples.csv and run.png into dir.
+// WriteReport writes report.md, faults.csv, kinds.csv, samples.csv, phases.csv, tasks.csv,
+// launches.csv, violations.csv and run.png into dir (ReadRun reads them back).
 func WriteReport(dir string, r *Result) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -148,17 +156,17 @@ func WriteReport(dir string, r *Result) error {
 	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(r.Markdown()), 0o644); err != nil {
 		return err
 	}
-	rows := [][]string{{"n", "kind", "start", "duration_ms", "old_leader", "old_term", "failed_over", "failover_ms", "new_term", "launches_during", "recovered_ms", "lost_tasks", "error"}}
+	rows := [][]string{{"n", "kind", "start", "duration_ms", "old_leader", "old_term", "failed_over", "failover_ms", "new_term", "launches_during", "recovered_ms", "lost_tasks", "error", "recovered_outside_faults_ms", "overdue"}}
 	for i, f := range r.Faults {
 		rows = append(rows, []string{fmt.Sprint(i + 1), f.Kind, f.Start.Format(time.RFC3339Nano), ms(f.End.Sub(f.Start)), fmt.Sprint(f.OldLeader), fmt.Sprint(f.OldTerm),
-			fmt.Sprint(f.FailedOver), ms(f.Failover), fmt.Sprint(f.NewTerm), fmt.Sprint(f.Launches), ms(f.Recovered), fmt.Sprint(len(f.Lost)), f.Err})
+			fmt.Sprint(f.FailedOver), ms(f.Failover), fmt.Sprint(f.NewTerm), fmt.Sprint(f.Launches), ms(f.Recovered), fmt.Sprint(len(f.Lost)), f.Err, ms(f.RecoveredFree), fmt.Sprint(f.Overdue)})
 	}
 	if err := writeCSV(filepath.Join(dir, "faults.csv"), rows); err != nil {
 		return err
 	}
-	rows = [][]string{{"kind", "count", "failovers", "failover_p50_ms", "failover_p99_ms", "failover_max_ms", "launches_during", "slowest_recovery_ms", "injection_errors"}}
+	rows = [][]string{{"kind", "count", "failovers", "failover_p50_ms", "failover_p99_ms", "failover_max_ms", "launches_during", "slowest_recovery_ms", "injection_errors", "not_recovered_in_bound"}}
 	for _, k := range KindTable(r.Faults) {
-		rows = append(rows, []string{k.Kind, fmt.Sprint(k.Count), fmt.Sprint(k.FailedOver), ms(k.P50), ms(k.P99), ms(k.Max), fmt.Sprint(k.Launches), ms(k.RecoveredMax), fmt.Sprint(k.Errors)})
+		rows = append(rows, []string{k.Kind, fmt.Sprint(k.Count), fmt.Sprint(k.FailedOver), ms(k.P50), ms(k.P99), ms(k.Max), fmt.Sprint(k.Launches), ms(k.RecoveredMax), fmt.Sprint(k.Errors), fmt.Sprint(k.Overdue)})
 	}
 	if err := writeCSV(filepath.Join(dir, "kinds.csv"), rows); err != nil {
 		return err
@@ -170,6 +178,30 @@ func WriteReport(dir string, r *Result) error {
 	if err := writeCSV(filepath.Join(dir, "samples.csv"), rows); err != nil {
 		return err
 	}
+	// What -recheck needs to run the metric checks again: the phases, the tasks and launches.
+	ph := r.Phases
+	rows = [][]string{{"phase", "from", "to"}, {"baseline", stamp(ph.BaseFrom), stamp(ph.BaseTo)}, {"faults", stamp(ph.FaultsFrom), stamp(ph.FaultsTo)}}
+	if err := writeCSV(filepath.Join(dir, "phases.csv"), rows); err != nil {
+		return err
+	}
+	rows = [][]string{{"task_id", "state", "launched_at", "ended_at"}}
+	for _, t := range sortedTasks(r.Snapshot.Tasks) {
+		end := ""
+		if t.EndedAt != nil {
+			end = stamp(*t.EndedAt)
+		}
+		rows = append(rows, []string{t.ID, t.State, stamp(t.LaunchedAt), end})
+	}
+	if err := writeCSV(filepath.Join(dir, "tasks.csv"), rows); err != nil {
+		return err
+	}
+	rows = [][]string{{"task_id", "at", "term", "subscription"}}
+	for _, l := range r.Snapshot.Launches {
+		rows = append(rows, []string{l.TaskID, stamp(l.At), fmt.Sprint(l.Term), fmt.Sprint(l.Subscription)})
+	}
+	if err := writeCSV(filepath.Join(dir, "launches.csv"), rows); err != nil {
+		return err
+	}
 	rows = [][]string{{"check", "time", "detail"}}
 	for _, v := range r.Violations {
 		rows = append(rows, []string{v.Check, v.At.Format(time.RFC3339Nano), v.Detail})
@@ -178,6 +210,13 @@ func WriteReport(dir string, r *Result) error {
 		return err
 	}
 	return plotRun(filepath.Join(dir, "run.png"), r)
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339Nano)
 }
 
 func ms(d time.Duration) string {

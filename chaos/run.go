@@ -27,7 +27,7 @@ type Options struct {
 	WarmUp time.Duration
 	// GapMin and GapMax bound the quiet time after a fault has settled.
 	GapMin, GapMax time.Duration
-	// Limits of the checks (zero: DefaultLimits).
+	// Limits of the checks (zero: LimitsFor the cluster's plant).
 	Limits Limits
 	// Out is where the report files go (empty: none written).
 	Out string
@@ -61,8 +61,11 @@ func FullOptions(binary, dir string, count int) Options {
 type Result struct {
 	Evaluation
 	Snapshot Snapshot
-	Started  time.Time
-	Took     time.Duration
+	// Phases and Limits the checks used.
+	Phases  Phases
+	Limits  Limits
+	Started time.Time
+	Took    time.Duration
 	// Targets are the pass/fail lines of the targets.
 	Targets []Target
 }
@@ -96,7 +99,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	o.Cluster.Log = o.Log
 	o.Cluster.defaults()
 	if o.Limits == (Limits{}) {
-		o.Limits = DefaultLimits(o.Cluster.Target)
+		o.Limits = LimitsFor(PlantOf(o.Cluster))
 	}
 	res := &Result{Started: time.Now()}
 	c, err := StartCluster(ctx, o.Cluster)
@@ -185,8 +188,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, ctx.Err()
 	}
 	snap := obs.Snapshot()
-	items := o.Cluster.TakePerRound * o.Cluster.Rounds
-	res.Evaluation = Evaluate(snap, faults, o.Limits, o.Cluster.Target, items, baseFrom, baseTo, baseTo, faultsTo)
+	res.Phases = Phases{BaseFrom: baseFrom, BaseTo: baseTo, FaultsFrom: baseTo, FaultsTo: faultsTo}
+	res.Limits = o.Limits
+	res.Evaluation = Evaluate(snap, faults, o.Limits, res.Phases)
 	res.Violations = append(res.Violations, liveness...)
 	res.Violations = append(res.Violations, drain...)
 	res.Snapshot = snap

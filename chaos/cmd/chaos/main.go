@@ -1,7 +1,8 @@
 // Command chaos runs the failover harness: `chaos -quick` (one fault of each quick kind) or
 // `chaos -full` (a 3-server ZooKeeper ensemble and at least 200 faults of every kind). It
 // prints the report, writes it to -out, and exits 1 on any invariant violation or missed
-// target, 2 on bad flags.
+// target, 2 on bad flags. `chaos -recheck DIR` runs the metric checks again over the files of
+// a finished run's report (samples.csv, faults.csv, ...) with the current bounds.
 package main
 
 import (
@@ -26,6 +27,22 @@ func main() {
 	os.Exit(run())
 }
 
+// recheck runs the metric checks over a finished run's files and prints what they found.
+func recheck(dir string, baseline time.Duration) int {
+	rec, err := chaos.ReadRun(dir, baseline)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chaos: recheck:", err)
+		return 2
+	}
+	lim := chaos.LimitsFor(chaos.PlantOf(chaos.ClusterConfig{}))
+	ev := chaos.CheckMetric(rec.Trace, lim, rec.Phases)
+	fmt.Print(chaos.RecheckReport(dir, rec, lim, ev))
+	if len(ev.Violations) > 0 {
+		return 1
+	}
+	return 0
+}
+
 func run() int {
 	var (
 		quick  = flag.Bool("quick", false, "the quick subset (one fault of each quick kind)")
@@ -36,8 +53,13 @@ func run() int {
 		work   = flag.String("work-dir", "", "where the processes keep data and logs (default: a temp dir, removed on success)")
 		seed   = flag.Uint64("seed", 0, "seed of the fault schedule (0: from the clock)")
 		level  = flag.String("log-level", "info", "log level")
+		again  = flag.String("recheck", "", "run the metric checks over the report files in this directory and exit")
+		base   = flag.Duration("baseline", 60*time.Second, "with -recheck of a report without phases.csv: the baseline's length before the first fault")
 	)
 	flag.Parse()
+	if *again != "" {
+		return recheck(*again, *base)
+	}
 	if *quick == *full {
 		fmt.Fprintln(os.Stderr, "chaos: give exactly one of -quick and -full")
 		return 2
