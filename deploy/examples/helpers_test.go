@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -134,6 +135,7 @@ type replicaRun struct {
 	stateDir string
 	logPath  string
 	started  time.Time
+	trace    *termsTrace
 }
 
 // startExample runs, from the repository root, exactly what the README tells a user:
@@ -149,20 +151,109 @@ func startExample(t *testing.T, name, envFile string, extra ...string) *replicaR
 	r := &replicaRun{t: t, name: name, stateDir: filepath.Join(tmp, "state"), logPath: filepath.Join(tmp, "relay-mesos.log")}
 	addr := freeAddr(t)
 	r.base = "http://" + addr
+	r.trace = &termsTrace{}
+	keep := os.Getenv("RELAY_EXAMPLES_KEEP")
 	t.Cleanup(func() { // runs after the replica has stopped (cleanups run last-in first-out)
 		// The replica kills its tasks on exit; this is the safety net for anything left
 		// with its working directory in our state dir.
 		killUnder(t, r.stateDir)
 		if t.Failed() {
 			r.dumpLog()
+			r.t.Logf("last samples of the %s replica's controller terms:\n%s", r.name, r.trace.tail(30))
+		}
+		if keep != "" {
+			r.keep(keep)
 		}
 	})
+	if keep != "" { // a kept run logs every tick
+		extra = append([]string{"RELAY_LOG_LEVEL=debug"}, extra...)
+	}
 	script := `set -a; . "$1"; set +a; exec "$2" run --master local --state-dir "$3" --listen "$4"`
 	startProcess(t, tmp, "relay-mesos", cleanEnv(extra...), "bash", "-c", script, "bash",
 		filepath.Join("deploy", "examples", envFile), bins.relay, r.stateDir, addr)
 	r.started = time.Now()
 	r.waitReady(60 * time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.trace.sample(ctx, r.base, 500*time.Millisecond) }()
+	t.Cleanup(func() { cancel(); <-done }) // runs before the replica is stopped
 	return r
+}
+
+// keep copies the replica's log and the controller-terms trace into dir (RELAY_EXAMPLES_KEEP),
+// as <name>.log and <name>.trace, for a diagnosis after the run.
+func (r *replicaRun) keep(dir string) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		r.t.Logf("keep: %v", err)
+		return
+	}
+	if b, err := os.ReadFile(r.logPath); err == nil {
+		os.WriteFile(filepath.Join(dir, r.name+".log"), b, 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, r.name+".trace"), []byte(r.trace.tail(0)), 0o644)
+	r.t.Logf("kept the %s replica's log and terms trace in %s", r.name, dir)
+}
+
+// termsTrace samples the replica's /metrics: the metric, the target and the controller's
+// terms (drift, per-unit effects, lags, lives), one line per sample.
+type termsTrace struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+// traced are the /metrics series a trace line holds, in order.
+var traced = []string{
+	"relay_mesos_metric ", "relay_mesos_target ",
+	`relay_mesos_controller_term{term="drift"}`, `relay_mesos_controller_term{term="warmer_per_unit"}`,
+	`relay_mesos_controller_term{term="cooler_per_unit"}`, `relay_mesos_controller_term{term="warmer_lag"}`,
+	`relay_mesos_controller_term{term="warmer_life"}`, `relay_mesos_controller_term{term="cooler_lag"}`,
+	`relay_mesos_controller_term{term="cooler_life"}`,
+}
+
+func (tr *termsTrace) sample(ctx context.Context, base string, every time.Duration) {
+	client := &http.Client{Timeout: 2 * time.Second}
+	tk := time.NewTicker(every)
+	defer tk.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+		}
+		resp, err := client.Get(base + "/metrics")
+		if err != nil {
+			continue
+		}
+		vals := make([]string, len(traced))
+		s := bufio.NewScanner(resp.Body)
+		s.Buffer(make([]byte, 64*1024), 1024*1024)
+		for s.Scan() {
+			line := s.Text()
+			for i, name := range traced {
+				if strings.HasPrefix(line, name) {
+					f := strings.Fields(line)
+					vals[i] = f[len(f)-1]
+				}
+			}
+		}
+		resp.Body.Close()
+		line := fmt.Sprintf("%s metric=%s target=%s drift=%s w_per_unit=%s c_per_unit=%s w_lag=%s w_life=%s c_lag=%s c_life=%s",
+			time.Now().Format("15:04:05.000"), vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6], vals[7], vals[8])
+		tr.mu.Lock()
+		tr.lines = append(tr.lines, line)
+		tr.mu.Unlock()
+	}
+}
+
+// tail returns the last n lines of the trace (all of them if n <= 0).
+func (tr *termsTrace) tail(n int) string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	l := tr.lines
+	if n > 0 && len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
 }
 
 // killUnder kills, by pid, the processes whose working directory is under dir (task
