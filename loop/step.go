@@ -301,8 +301,13 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 		if s.Kinds[best.kind].Seen < confirmUnits && cfg.Caution < 1 {
 			units = math.Ceil(best.units * cfg.Caution)
 		}
-		if units < 1 && s.Idle >= int32(cfg.ProbeAfter) && math.Abs(sp-pv) > math.Max(1, band) {
-			units = 1 // a persistent small error: act rather than wait for ever
+		// A persistent small error: act rather than wait for ever; but only with a unit that
+		// moves the metric toward the target from where it is now. A gap predicted on the far
+		// side of the target (a queue below its target that its arrivals will carry past it)
+		// is no reason to push the metric further from the target today.
+		if units < 1 && s.Idle >= int32(cfg.ProbeAfter) && math.Abs(sp-pv) > math.Max(1, band) &&
+			math.Signbit(sp-pv) == math.Signbit(best.gap) {
+			units = 1
 		}
 		setUnits(cfg, &d, best.kind, units, f)
 		return d

@@ -249,3 +249,37 @@ func TestWrongSignUnderGrowingErrorStops(t *testing.T) {
 		t.Errorf("probing late in the run: %d units in the last 200 ticks, want at most one round", late)
 	}
 }
+
+// TestCoarseConsumerNotLaunchedBelowTarget is the chaos harness's queue: 1 item arrives a tick,
+// one consumer takes 5 a tick for 6 ticks (30 items, more than the target), target 20. Below
+// the target the only action pushes the queue further down, so the controller must wait for
+// the arrivals; a consumer launched there (the "persistent small error" rule acting on a gap
+// predicted past the target) drained the queue to empty every cycle.
+func TestCoarseConsumerNotLaunchedBelowTarget(t *testing.T) {
+	s := mustParse(t, `{"ticks":400,"target":{"type":"constant","value":20},
+		"plant":{"type":"queue","initial":20,"arrival_per_tick":1,"items_per_run":5,"run_lifetime_ticks":6,"lag_ticks":2,"metric_sign":1},
+		"relay":{"cooler":false}}`)
+	rows, err := Run(s, Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Compute(s, rows)
+	ref, err := Run(s, Reference)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := Compute(s, ref)
+	below := 0
+	for _, r := range rows[40:] {
+		if r.Requested > 0 && r.PV < r.SP-1 {
+			below++
+		}
+	}
+	t.Logf("IAE %.0f (reference %.0f), cost %d (reference %d), launches below the target after tick 40: %d", f.IAE, fr.IAE, f.Cost, fr.Cost, below)
+	if below > 0 {
+		t.Errorf("%d launches with the queue below its target, want 0", below)
+	}
+	if f.IAE > 1.1*fr.IAE {
+		t.Errorf("IAE %.0f, want <= 1.1 x the reference's %.0f", f.IAE, fr.IAE)
+	}
+}
