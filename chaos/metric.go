@@ -137,12 +137,16 @@ type MetricEval struct {
 // TraceOf builds the metric checks' input from an observer snapshot.
 func TraceOf(s Snapshot, faults []FaultResult, p PlantNumbers) Trace {
 	tr := Trace{Samples: s.Samples, Faults: faults, ActivityKnown: true, LaunchesKnown: true}
+	// A warmer takes items for TaskLife and exits: a task the master still counts as running
+	// long after that (or one ended without an end time) is not taking items, and must not
+	// hide a stall. Startup and fetching get the slack.
+	longest := 4 * p.TaskLife()
 	for _, t := range s.Tasks {
 		if t.LaunchedAt.IsZero() {
 			continue
 		}
-		end := time.Unix(1<<40, 0)
-		if t.EndedAt != nil {
+		end := t.LaunchedAt.Add(longest)
+		if t.EndedAt != nil && t.EndedAt.Before(end) {
 			end = *t.EndedAt
 		}
 		tr.Active = append(tr.Active, Span{t.LaunchedAt, end})
@@ -380,7 +384,7 @@ func CheckMetric(tr Trace, lim Limits, ph Phases) MetricEval {
 			}
 			launched := 0
 			for _, l := range tr.Launches {
-				if !l.Before(resume) && l.Before(resume.Add(lim.WindupWindow)) {
+				if !l.Before(resume.Add(-windupLead)) && l.Before(resume.Add(lim.WindupWindow)) {
 					launched++
 				}
 			}
@@ -404,6 +408,10 @@ func CheckMetric(tr Trace, lim Limits, ph Phases) MetricEval {
 	}
 	return ev
 }
+
+// windupLead: launches this long before the harness saw the new leader deciding count as
+// its first (the observer polls /status every 25 ms but may see a busy leader late).
+const windupLead = 500 * time.Millisecond
 
 // activity[i] says whether a task was launched or running between ss[i] and ss[i+1].
 func activity(tr Trace, ss []Sample) []bool {

@@ -55,7 +55,7 @@ func TestRecordedRuns(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.dir, func(t *testing.T) {
-			rec, err := ReadRun(filepath.Join("testdata", tc.dir), 0)
+			rec, err := ReadRun(filepath.Join("testdata", tc.dir), 0, PlantOf(ClusterConfig{}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,7 +82,7 @@ func TestRecordedRuns(t *testing.T) {
 // TestRecordedStallIsOneExcursion: the 23 faults that ended while the queue never came back
 // are reported as one recovery violation, flagged within the first minutes of the stall.
 func TestRecordedStallIsOneExcursion(t *testing.T) {
-	rec, err := ReadRun(filepath.Join("testdata", "run3-stall"), 0)
+	rec, err := ReadRun(filepath.Join("testdata", "run3-stall"), 0, PlantOf(ClusterConfig{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +325,7 @@ func TestReportReadBack(t *testing.T) {
 	if err := WriteReport(dir, res); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := ReadRun(dir, 0)
+	rec, err := ReadRun(dir, 0, PlantOf(ClusterConfig{}))
 	if err != nil {
 		t.Fatal(err)
 	}

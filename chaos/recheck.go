@@ -22,12 +22,12 @@ type Recorded struct {
 	Guessed []string
 }
 
-// ReadRun reads a report directory written by WriteReport: samples.csv and faults.csv, and
-// phases.csv, tasks.csv and launches.csv where present. Without phases.csv the faulted phase
+// ReadRun reads a report directory written by WriteReport for a run on plant p: samples.csv
+// and faults.csv, and phases.csv, tasks.csv and launches.csv where present. Without phases.csv the faulted phase
 // is taken from the first fault's start to the last one's end + 2 s and the baseline as the
 // given length before it; without tasks.csv a shrinking queue stands in for a running task;
 // without launches.csv windup is not checked.
-func ReadRun(dir string, baseline time.Duration) (Recorded, error) {
+func ReadRun(dir string, baseline time.Duration, p PlantNumbers) (Recorded, error) {
 	var rec Recorded
 	rows, err := readCSV(filepath.Join(dir, "samples.csv"))
 	if err != nil {
@@ -99,8 +99,8 @@ func ReadRun(dir string, baseline time.Duration) (Recorded, error) {
 			if err != nil {
 				continue
 			}
-			to := time.Unix(1<<40, 0)
-			if e, err := time.Parse(time.RFC3339Nano, r["ended_at"]); err == nil {
+			to := from.Add(4 * p.TaskLife()) // as TraceOf
+			if e, err := time.Parse(time.RFC3339Nano, r["ended_at"]); err == nil && e.Before(to) {
 				to = e
 			}
 			rec.Trace.Active = append(rec.Trace.Active, Span{from, to})

@@ -29,12 +29,13 @@ func main() {
 
 // recheck runs the metric checks over a finished run's files and prints what they found.
 func recheck(dir string, baseline time.Duration) int {
-	rec, err := chaos.ReadRun(dir, baseline)
+	plant := chaos.PlantOf(chaos.ClusterConfig{}) // the plant every run of this command uses
+	rec, err := chaos.ReadRun(dir, baseline, plant)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chaos: recheck:", err)
 		return 2
 	}
-	lim := chaos.LimitsFor(chaos.PlantOf(chaos.ClusterConfig{}))
+	lim := chaos.LimitsFor(plant)
 	ev := chaos.CheckMetric(rec.Trace, lim, rec.Phases)
 	fmt.Print(chaos.RecheckReport(dir, rec, lim, ev))
 	if len(ev.Violations) > 0 {
