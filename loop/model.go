@@ -6,6 +6,7 @@ import "math"
 const (
 	priorVariance = 100.0 // how loosely the prior model is held
 	maxVariance   = 1e5   // covariance ceiling: keeps forgetting from blowing up unexcited directions
+	minVariance   = 1e-6  // variance floor when a broken covariance is reset
 	timingMemory  = 30.0  // units after which lag/life estimates become a moving average
 )
 
@@ -33,7 +34,12 @@ func dot(a, b *[nParams]float64) float64 {
 // explain it but gains no confidence from it (the covariance is left as it was), so the next
 // movements away from the wall correct it.
 // With holdDrift set, the drift is taken as known (x's drift entry must be 0 and y must have the
-// known drift taken out): only the effects and their covariance are updated.
+// known drift taken out): the effects are updated, the drift's estimate is not. The covariance
+// takes the full update for that regressor (its drift rows included): leaving the drift's rows
+// as they were while the effects' rows shrank made it indefinite after a few probe ticks, and
+// an indefinite covariance turns the next ordinary tick into an arbitrary jump of the model.
+// After every update the covariance is checked (a 7x7 Cholesky factorisation); if rounding ever
+// broke it, it is reset to its own diagonal, which keeps the variances and drops correlations.
 func rlsUpdate(s *State, x *[nParams]float64, y, lambda float64, censored, holdDrift bool) {
 	var px [nParams]float64
 	for i := 0; i < nParams; i++ {
@@ -42,9 +48,6 @@ func rlsUpdate(s *State, x *[nParams]float64, y, lambda float64, censored, holdD
 			v += s.Cov[i*nParams+j] * x[j]
 		}
 		px[i] = v
-	}
-	if holdDrift {
-		px[pDrift] = 0
 	}
 	denom := lambda + dot(x, &px)
 	if !(denom > 0) || math.IsInf(denom, 0) {
@@ -58,6 +61,9 @@ func rlsUpdate(s *State, x *[nParams]float64, y, lambda float64, censored, holdD
 			return
 		}
 	}
+	if holdDrift {
+		theta[pDrift] = s.Theta[pDrift]
+	}
 	s.Theta = theta
 	if censored {
 		return
@@ -69,6 +75,10 @@ func rlsUpdate(s *State, x *[nParams]float64, y, lambda float64, censored, holdD
 	}
 	// Bound the covariance: scale any direction that grew past the ceiling, keep symmetry.
 	for i := 0; i < nParams; i++ {
+		for j := 0; j < i; j++ {
+			v := 0.5 * (s.Cov[i*nParams+j] + s.Cov[j*nParams+i])
+			s.Cov[i*nParams+j], s.Cov[j*nParams+i] = v, v
+		}
 		if d := s.Cov[i*nParams+i]; d > maxVariance {
 			f := math.Sqrt(maxVariance / d)
 			for j := 0; j < nParams; j++ {
@@ -76,6 +86,47 @@ func rlsUpdate(s *State, x *[nParams]float64, y, lambda float64, censored, holdD
 				s.Cov[j*nParams+i] *= f
 			}
 		}
+	}
+	if !positiveDefinite(&s.Cov) {
+		resetToDiagonal(&s.Cov)
+	}
+}
+
+// positiveDefinite reports whether a covariance has a Cholesky factorisation.
+func positiveDefinite(p *[nParams * nParams]float64) bool {
+	var l [nParams * nParams]float64
+	for i := 0; i < nParams; i++ {
+		for j := 0; j <= i; j++ {
+			v := p[i*nParams+j]
+			for k := 0; k < j; k++ {
+				v -= l[i*nParams+k] * l[j*nParams+k]
+			}
+			if i == j {
+				if !(v > 0) || math.IsInf(v, 0) {
+					return false
+				}
+				l[i*nParams+i] = math.Sqrt(v)
+			} else {
+				l[i*nParams+j] = v / l[j*nParams+j]
+			}
+		}
+	}
+	return true
+}
+
+// resetToDiagonal keeps a broken covariance's variances (at least a small floor, at most the
+// ceiling) and drops its correlations.
+func resetToDiagonal(p *[nParams * nParams]float64) {
+	for i := 0; i < nParams; i++ {
+		d := p[i*nParams+i]
+		if !(d > minVariance) {
+			d = minVariance
+		}
+		d = math.Min(d, maxVariance)
+		for j := 0; j < nParams; j++ {
+			p[i*nParams+j] = 0
+		}
+		p[i*nParams+i] = d
 	}
 }
 
