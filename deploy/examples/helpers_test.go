@@ -82,7 +82,7 @@ var exampleVars = map[string]bool{
 	"EXAMPLE_DIR": true, "QUEUE_DIR": true, "RUN_DIR": true, "BURN_DIR": true, "SERVERS_DIR": true,
 	"MARATHON_URL": true, "APP_ID": true, "LOAD_SPEC": true, "QSIZE_SPEC": true, "IS_NIGHT": true,
 	"EXPECTED_CPU": true, "WEBSERVER_BIN": true, "SCALE_LOCK": true, "BURN_SECONDS": true,
-	"CONSUMER_SECONDS": true,
+	"CONSUMER_SECONDS": true, "SCALE_COOLDOWN": true,
 }
 
 // freeAddr returns a free 127.0.0.1 port as host:port.
@@ -552,4 +552,55 @@ func fullOnly(t *testing.T) {
 	if os.Getenv("RELAY_EXAMPLES") != "1" {
 		t.Skip("long example: runs under make examples (RELAY_EXAMPLES=1)")
 	}
+}
+
+// sample is one reading the test took of the plant itself (not through the replica).
+type sample struct {
+	at time.Time
+	v  float64
+}
+
+// samplePlant reads the plant every interval with read (a failed read is skipped) until the
+// test ends, independently of the replica: on a loaded machine the replica's ticks slow down
+// or miss readings, and the outcome a user looks at is the plant's. The returned function
+// gives the samples so far.
+func samplePlant(t *testing.T, every time.Duration, read func() (float64, bool)) func() []sample {
+	var mu sync.Mutex
+	var got []sample
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tk := time.NewTicker(every)
+		defer tk.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tk.C:
+			}
+			if v, ok := read(); ok {
+				mu.Lock()
+				got = append(got, sample{time.Now(), v})
+				mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return func() []sample {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]sample(nil), got...)
+	}
+}
+
+// since returns the values of the samples taken at or after from.
+func since(s []sample, from time.Time) []float64 {
+	var out []float64
+	for _, x := range s {
+		if !x.at.Before(from) {
+			out = append(out, x.v)
+		}
+	}
+	return out
 }
