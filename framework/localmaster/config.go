@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"time"
 )
 
@@ -32,6 +33,10 @@ type Config struct {
 	// UpdateRetry is the first retry interval of an unacknowledged status update; it doubles
 	// up to 10 minutes, as the Mesos agent does. Default 10s.
 	UpdateRetry time.Duration
+	// MaxStarting bounds how many tasks are being launched (sandbox made, URIs fetched,
+	// process forked and exec'd) at once; the rest of a burst of launches waits its turn. Default 2 per CPU (Go forks one process
+	// at a time anyway; more only adds threads competing for the CPUs).
+	MaxStarting int
 	// KillTasksOnExit makes Run kill every task process before it returns. By default task
 	// processes are left running (they are detached), so that a Master restarted on the same
 	// WorkDir adopts them, as a framework with a failover_timeout expects.
@@ -60,6 +65,9 @@ func (cfg Config) Defaults() Config {
 	}
 	if cfg.UpdateRetry <= 0 {
 		cfg.UpdateRetry = 10 * time.Second
+	}
+	if cfg.MaxStarting <= 0 {
+		cfg.MaxStarting = 2 * runtime.NumCPU()
 	}
 	return cfg
 }

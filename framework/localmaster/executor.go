@@ -44,10 +44,7 @@ func (m *Master) launchLocked(fw *framework, ti *mesos.TaskInfo, res resSet, exe
 		launchedAt: now, stream: streamID, subNumber: subNumber, cancel: cancel,
 	}
 	fw.tasks[t.id] = t
-	m.launches = append(m.launches, Launch{TaskID: t.id, FrameworkID: fw.id, StreamID: streamID, Subscription: subNumber, At: now})
-	if len(m.launches) > maxLaunches {
-		m.launches = m.launches[len(m.launches)-maxLaunches:]
-	}
+	m.launches.add(Launch{TaskID: t.id, FrameworkID: fw.id, StreamID: streamID, Subscription: subNumber, At: now})
 	m.persistLocked()
 	m.log.Info("task launched", "framework_id", fw.id, "task_id", t.id, "stream_id", streamID, "subscription", subNumber, "resources", res.String())
 	m.procWG.Add(1)
@@ -56,11 +53,31 @@ func (m *Master) launchLocked(fw *framework, ti *mesos.TaskInfo, res resSet, exe
 
 // runTask prepares the sandbox, fetches URIs, starts the process and waits for it. It runs
 // on its own goroutine and may outlive Run while the process lives (see Config.KillTasksOnExit).
+//
+// The process is started without the master's lock: a fork and exec of bash takes
+// milliseconds (tens of them on a loaded VM), and under the lock a burst of launches was
+// started one at a time while every call, acknowledgement and allocation waited behind it.
+// At most Config.MaxStarting tasks are being prepared (sandbox, fetch) and started at once;
+// the rest of a burst waits its turn without touching the disk.
 func (m *Master) runTask(ctx context.Context, fwID string, t *task) {
 	defer m.procWG.Done()
 	defer t.cancel()
 	info := t.info // immutable after launch
-	prepErr := m.prepareSandbox(ctx, t.sandbox, info)
+	held := false
+	release := func() {
+		if held {
+			held = false
+			<-m.starting
+		}
+	}
+	defer release()
+	var prepErr error
+	select {
+	case m.starting <- struct{}{}:
+		held = true
+		prepErr = m.prepareSandbox(ctx, t.sandbox, info)
+	case <-ctx.Done(): // killed while waiting for its turn: reported below
+	}
 
 	m.mu.Lock()
 	fw := m.frameworks[fwID]
@@ -77,6 +94,8 @@ func (m *Master) runTask(ctx context.Context, fwID string, t *task) {
 		m.mu.Unlock()
 		return
 	}
+	m.mu.Unlock()
+
 	cmd, files, err := m.buildCommand(fwID, t, info)
 	if err == nil {
 		err = cmd.Start()
@@ -84,16 +103,42 @@ func (m *Master) runTask(ctx context.Context, fwID string, t *task) {
 	for _, f := range files {
 		_ = f.Close()
 	}
+	var pid int
+	var procStart uint64
+	if err == nil {
+		pid = cmd.Process.Pid
+		procStart = procStartTime(pid)
+	}
+
+	m.mu.Lock()
+	fw = m.frameworks[fwID]
 	if err != nil {
-		m.agentUpdateLocked(fw, t, mesos.TASK_FAILED, mesos.SOURCE_AGENT, ptr(mesos.REASON_CONTAINER_LAUNCH_FAILED), "Failed to launch container: "+err.Error())
+		if !m.stopped {
+			m.agentUpdateLocked(fw, t, mesos.TASK_FAILED, mesos.SOURCE_AGENT, ptr(mesos.REASON_CONTAINER_LAUNCH_FAILED), "Failed to launch container: "+err.Error())
+		}
 		m.mu.Unlock()
 		return
 	}
-	t.pid = cmd.Process.Pid
-	t.procStart = procStartTime(t.pid)
-	m.agentUpdateLocked(fw, t, mesos.TASK_STARTING, mesos.SOURCE_EXECUTOR, nil, "")
-	m.agentUpdateLocked(fw, t, mesos.TASK_RUNNING, mesos.SOURCE_EXECUTOR, nil, "")
+	t.pid, t.procStart = pid, procStart
+	switch {
+	case m.stopped:
+		// Run stopped while the process was starting, after it signalled the tasks it knew
+		// the pids of: kill this one too, or keep its pid in the registry for the next master.
+		if m.cfg.KillTasksOnExit {
+			t.signal(true)
+		} else {
+			m.persistLocked()
+		}
+	case t.killing:
+		// Killed (or its framework removed) while the process was starting: it is never
+		// reported running; TASK_KILLED follows its exit.
+		m.signalKillLocked(t)
+	default:
+		m.agentUpdateLocked(fw, t, mesos.TASK_STARTING, mesos.SOURCE_EXECUTOR, nil, "")
+		m.agentUpdateLocked(fw, t, mesos.TASK_RUNNING, mesos.SOURCE_EXECUTOR, nil, "")
+	}
 	m.mu.Unlock()
+	release() // the start is over: the next one may fork while this one runs
 
 	werr := cmd.Wait()
 	rec := exitRecord{At: time.Now()}
@@ -200,11 +245,7 @@ func (m *Master) buildCommand(fwID string, t *task, ti mesos.TaskInfo) (*exec.Cm
 	ci := ti.Command
 	var cmd *exec.Cmd
 	if ci.GetShell() {
-		sh, err := exec.LookPath("bash")
-		if err != nil {
-			sh = "/bin/sh"
-		}
-		cmd = exec.Command(sh, "-c", ci.GetValue())
+		cmd = exec.Command(m.shell, "-c", ci.GetValue())
 	} else {
 		path := ci.GetValue()
 		if !strings.Contains(path, "/") {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
@@ -39,6 +40,10 @@ type Master struct {
 	runOnce sync.Once
 	wg      sync.WaitGroup // Run's own goroutines
 	procWG  sync.WaitGroup // task launchers and process waiters
+	// starting holds a token per task process being started (Config.MaxStarting).
+	starting chan struct{}
+	// shell is the shell of CommandInfo.shell tasks (bash, else /bin/sh), looked up once.
+	shell string
 
 	mu          sync.Mutex
 	stopped     bool
@@ -53,8 +58,8 @@ type Master struct {
 	rr          int
 	removed     map[string]time.Time
 	completedFw []FrameworkState
-	completed   []TaskState
-	launches    []Launch
+	completed   jsonLog[TaskState]
+	launches    jsonLog[Launch]
 	offers      map[string]*offer
 	streams     map[*stream]struct{}
 	wake        chan struct{}
@@ -62,6 +67,9 @@ type Master struct {
 	// persistKick and persistDirty: the coalesced registry writer while Run serves.
 	persistKick  chan struct{}
 	persistDirty bool
+	// lastWrite and lastSize: the time and size of the last registry write.
+	lastWrite time.Duration
+	lastSize  int
 }
 
 // New makes a Master, recovers its registry from cfg.WorkDir if one is there, and binds the
@@ -96,6 +104,13 @@ func New(cfg Config, log hclog.Logger) (*Master, error) {
 		offers:     map[string]*offer{},
 		streams:    map[*stream]struct{}{},
 		wake:       make(chan struct{}, 1),
+		starting:   make(chan struct{}, cfg.MaxStarting),
+		completed:  jsonLog[TaskState]{max: maxCompleted},
+		launches:   jsonLog[Launch]{max: maxLaunches},
+		shell:      "/bin/sh",
+	}
+	if sh, err := exec.LookPath("bash"); err == nil {
+		m.shell = sh
 	}
 	m.startedAt = m.now()
 	if err := m.recover(); err != nil {

@@ -72,11 +72,11 @@ func (m *Master) usedLocked() resSet {
 	for _, fw := range m.frameworks {
 		for _, t := range fw.tasks {
 			if !t.terminal {
-				used = used.add(t.res)
+				used.addIn(t.res)
 			}
 		}
 	}
-	return used
+	return used.merged()
 }
 
 func (m *Master) offeredLocked() resSet {

@@ -1,11 +1,13 @@
 package localmaster
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -60,9 +62,14 @@ type regTask struct {
 
 // persistDelay coalesces registry writes while Run serves: a burst of launches and updates is
 // written once, not once per change (a write is O(tasks), so per-change writes made a burst
-// of N launches cost O(N^2)). A kill -9 of the master loses at most this much of the latest
-// changes.
-const persistDelay = 25 * time.Millisecond
+// of N launches cost O(N^2)). When a write takes longer than persistDelay/persistDuty (a big
+// registry on a loaded machine), the delay grows to that multiple of the last write's time,
+// so that the writer never takes more than about a tenth of the master's time. A kill -9 of
+// the master loses at most that much of the latest changes.
+const (
+	persistDelay = 25 * time.Millisecond
+	persistDuty  = 10
+)
 
 // persistLocked asks for the registry to be written: at once before Run starts and after it
 // stops, within persistDelay while it serves.
@@ -89,12 +96,14 @@ func (m *Master) persistLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(persistDelay):
+		case <-time.After(max(persistDelay, persistDuty*m.lastWrite)):
 		}
 		m.mu.Lock()
 		if m.persistDirty {
 			m.persistDirty = false
+			start := time.Now()
 			m.writeRegistryLocked()
+			m.lastWrite = time.Since(start)
 		}
 		m.mu.Unlock()
 	}
@@ -103,11 +112,42 @@ func (m *Master) persistLoop(ctx context.Context) {
 // writeRegistryLocked writes the registry atomically (temporary file + rename), so a kill -9
 // of the master process at any moment leaves either the old or the new registry. There is no
 // fsync: the registry survives a process crash, not a machine crash.
+//
+// It is written while Run serves every persistDelay during a burst of changes, and it holds
+// every live task and the bounded logs: the entries that did not change since the last write
+// (each task's record, every completed task and launch) are not encoded again.
 func (m *Master) writeRegistryLocked() {
-	reg := registry{
-		Version: registryVersion, MasterID: m.masterID, FrameworkSeq: m.fwSeq, OfferSeq: m.offerSeq,
-		Removed: m.removed, CompletedFrameworks: m.completedFw, Completed: m.completed, Launches: m.launches,
+	var b bytes.Buffer
+	b.Grow(m.lastSize + m.lastSize/8)
+	field := func(name string, v any) error {
+		enc, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if b.Len() == 0 {
+			b.WriteByte('{')
+		} else {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Quote(name))
+		b.WriteByte(':')
+		b.Write(enc)
+		return nil
 	}
+	list := func(name string, items [][]byte) {
+		b.WriteByte(',')
+		b.WriteString(strconv.Quote(name))
+		b.WriteString(":[")
+		for i, it := range items {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.Write(it)
+		}
+		b.WriteByte(']')
+	}
+	var frameworks []regFramework
+	var tasks [][]byte
 	for _, id := range m.fwOrder {
 		fw := m.frameworks[id]
 		if fw == nil {
@@ -122,37 +162,37 @@ func (m *Master) writeRegistryLocked() {
 		for r := range fw.suppressed {
 			rf.Suppressed = append(rf.Suppressed, r)
 		}
-		reg.Frameworks = append(reg.Frameworks, rf)
+		frameworks = append(frameworks, rf)
 		for _, t := range fw.sortedTasks() {
-			ti, err := json.Marshal(&t.info)
+			enc, err := t.registryJSON(fw.id)
 			if err != nil {
 				m.persistFailed(err)
 				return
 			}
-			rt := regTask{
-				ID: t.id, FrameworkID: fw.id, Info: ti, ExecutorID: t.executorID, Group: t.group,
-				State: t.state.String(), Message: t.message, Sandbox: t.sandbox, LaunchedAt: t.launchedAt,
-				EndedAt: t.endedAt, Stream: t.stream, Subscription: t.subNumber, PID: t.pid,
-				ProcStart: t.procStart, Killing: t.killing,
-			}
-			for i := range t.pending {
-				b, err := json.Marshal(&t.pending[i])
-				if err != nil {
-					m.persistFailed(err)
-					return
-				}
-				rt.Pending = append(rt.Pending, b)
-			}
-			reg.Tasks = append(reg.Tasks, rt)
+			tasks = append(tasks, enc)
 		}
 	}
-	b, err := json.Marshal(&reg)
-	if err != nil {
-		m.persistFailed(err)
-		return
+	// The fields in the order of the registry struct, which reads them back.
+	for _, f := range []struct {
+		name string
+		v    any
+	}{
+		{"version", registryVersion}, {"master_id", m.masterID}, {"framework_seq", m.fwSeq}, {"offer_seq", m.offerSeq},
+		{"frameworks", frameworks}, {"removed", m.removed}, {"completed_frameworks", m.completedFw},
+	} {
+		if err := field(f.name, f.v); err != nil {
+			m.persistFailed(err)
+			return
+		}
 	}
+	list("tasks", tasks)
+	list("completed_tasks", m.completed.enc)
+	list("launches", m.launches.enc)
+	b.WriteByte('}')
+
+	m.lastSize = b.Len()
 	tmp := m.regPath + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
 		m.persistFailed(err)
 		return
 	}
@@ -161,6 +201,78 @@ func (m *Master) writeRegistryLocked() {
 		return
 	}
 	m.persistErr = nil
+}
+
+// regKey is what may change in a task's registry record after its launch.
+type regKey struct {
+	state       mesos.TaskState
+	message     string
+	endedAt     time.Time
+	pid         int
+	procStart   uint64
+	killing     bool
+	pending     int
+	first, last string // uuids of the oldest and newest unacknowledged update
+}
+
+// registryJSON is the task's registry record, encoded again only when it has changed.
+func (t *task) registryJSON(fwID string) ([]byte, error) {
+	key := regKey{state: t.state, message: t.message, endedAt: t.endedAt, pid: t.pid, procStart: t.procStart,
+		killing: t.killing, pending: len(t.pending)}
+	if n := len(t.pending); n > 0 {
+		key.first, key.last = string(t.pending[0].UUID), string(t.pending[n-1].UUID)
+	}
+	if t.regJSON != nil && t.regKey == key {
+		return t.regJSON, nil
+	}
+	if t.infoJSON == nil {
+		ti, err := json.Marshal(&t.info) // immutable after launch
+		if err != nil {
+			return nil, fmt.Errorf("task %s: %w", t.id, err)
+		}
+		t.infoJSON = ti
+	}
+	rt := regTask{
+		ID: t.id, FrameworkID: fwID, Info: t.infoJSON, ExecutorID: t.executorID, Group: t.group,
+		State: t.state.String(), Message: t.message, Sandbox: t.sandbox, LaunchedAt: t.launchedAt,
+		EndedAt: t.endedAt, Stream: t.stream, Subscription: t.subNumber, PID: t.pid,
+		ProcStart: t.procStart, Killing: t.killing,
+	}
+	for i := range t.pending {
+		b, err := json.Marshal(&t.pending[i])
+		if err != nil {
+			return nil, fmt.Errorf("task %s update: %w", t.id, err)
+		}
+		rt.Pending = append(rt.Pending, b)
+	}
+	enc, err := json.Marshal(&rt)
+	if err != nil {
+		return nil, fmt.Errorf("task %s: %w", t.id, err)
+	}
+	t.regJSON, t.regKey = enc, key
+	return enc, nil
+}
+
+// jsonLog is a bounded log (the oldest entries dropped beyond max) that keeps each entry's
+// JSON beside it, encoded once when it is added.
+type jsonLog[T any] struct {
+	items []T
+	enc   [][]byte
+	max   int
+}
+
+func (l *jsonLog[T]) add(v T) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Launch and TaskState hold strings, numbers and times only; this cannot happen.
+		panic("localmaster: encode registry entry: " + err.Error())
+	}
+	l.items = append(l.items, v)
+	l.enc = append(l.enc, b)
+	if l.max > 0 && len(l.items) > l.max {
+		l.items = l.items[len(l.items)-l.max:]
+		l.enc = l.enc[len(l.enc)-l.max:]
+	}
 }
 
 func (m *Master) persistFailed(err error) {
@@ -194,7 +306,13 @@ func (m *Master) recover() error {
 	for id, at := range reg.Removed {
 		m.removed[id] = at
 	}
-	m.completedFw, m.completed, m.launches = reg.CompletedFrameworks, reg.Completed, reg.Launches
+	m.completedFw = reg.CompletedFrameworks
+	for _, c := range reg.Completed {
+		m.completed.add(c)
+	}
+	for _, l := range reg.Launches {
+		m.launches.add(l)
+	}
 	now := m.now()
 	for _, rf := range reg.Frameworks {
 		fw := &framework{id: rf.ID, tasks: map[string]*task{}, subs: rf.Subscriptions, registeredAt: rf.RegisteredAt, disconnectedAt: now}

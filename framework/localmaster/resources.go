@@ -169,6 +169,25 @@ func (r resSet) add(o resSet) resSet {
 	return c
 }
 
+// addIn adds o to r in place, without merging ranges (see merged): summing many task
+// resources this way allocates nothing per task.
+func (r resSet) addIn(o resSet) {
+	for k, v := range o.scalars {
+		r.scalars[k] = round3(r.scalars[k] + v)
+	}
+	for k, v := range o.ranges {
+		r.ranges[k] = append(r.ranges[k], v...)
+	}
+}
+
+// merged returns r with its ranges merged (after addIn).
+func (r resSet) merged() resSet {
+	for k, v := range r.ranges {
+		r.ranges[k] = mergeRanges(v)
+	}
+	return r
+}
+
 // sub returns r minus o, never below zero.
 func (r resSet) sub(o resSet) resSet {
 	c := r.clone()

@@ -111,9 +111,9 @@ func (m *Master) Snapshot() State {
 		Frameworks:          []FrameworkState{},
 		CompletedFrameworks: append([]FrameworkState{}, m.completedFw...),
 		Tasks:               []TaskState{},
-		CompletedTasks:      append([]TaskState{}, m.completed...),
+		CompletedTasks:      append([]TaskState{}, m.completed.items...),
 		Offers:              []OfferState{},
-		Launches:            append([]Launch{}, m.launches...),
+		Launches:            append([]Launch{}, m.launches.items...),
 	}
 	ids := make([]string, 0, len(m.frameworks))
 	for id := range m.frameworks {

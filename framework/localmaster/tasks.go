@@ -40,6 +40,11 @@ type task struct {
 	pending []mesos.TaskStatus // agent updates not yet acknowledged, oldest first
 	backoff time.Duration
 	retryAt time.Time
+
+	// The registry record as last written, and what it was made from (see registryJSON).
+	infoJSON []byte
+	regJSON  []byte
+	regKey   regKey
 }
 
 func (fw *framework) sortedTasks() []*task {
@@ -194,10 +199,7 @@ func (m *Master) completeTaskLocked(fw *framework, t *task) {
 	if fw != nil && fw.tasks[t.id] == t {
 		delete(fw.tasks, t.id)
 	}
-	m.completed = append(m.completed, m.taskStateLocked(t))
-	if len(m.completed) > maxCompleted {
-		m.completed = m.completed[len(m.completed)-maxCompleted:]
-	}
+	m.completed.add(m.taskStateLocked(t))
 	m.persistLocked()
 }
 
@@ -305,13 +307,21 @@ func (m *Master) killLocked(fw *framework, t *task, grace time.Duration) {
 	}
 	if t.pid == 0 {
 		if t.cancel != nil {
-			t.cancel() // still fetching: the launcher sees killing and reports TASK_KILLED
+			// Still fetching or starting: the launcher sees killing and reports TASK_KILLED,
+			// or kills the process it has just started.
+			t.cancel()
 		}
 		return
 	}
+	m.signalKillLocked(t)
+}
+
+// signalKillLocked sends SIGTERM to a killing task's process group now and SIGKILL after
+// its grace period, unless the process has ended by then.
+func (m *Master) signalKillLocked(t *task) {
 	t.signal(false)
 	pid, start := t.pid, t.procStart
-	time.AfterFunc(grace, func() {
+	time.AfterFunc(t.killGrace, func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		if !t.terminal && t.pid == pid && t.procStart == start {
