@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"sort"
 	"strconv"
@@ -104,10 +105,14 @@ type Scheduler struct {
 	// return to the demand only if it is still the one they were taken from.
 	gen uint64
 	// inflight: launched tasks without an update yet, with the gen they were taken from.
-	inflight    map[string]uint64
-	reconSeq    int
-	suppressed  bool
-	filtered    bool // offers were declined or partly used with a refuse filter: REVIVE when demand comes
+	inflight   map[string]uint64
+	reconSeq   int
+	suppressed bool
+	filtered   bool // offers were declined or partly used with a refuse filter: REVIVE when demand comes
+	// filterSeq counts the calls that install refuse filters, when sent and when answered: a
+	// REVIVE clears filtered only if none was sent or answered meanwhile, since the master
+	// may have taken that call after the REVIVE (they go on different connections).
+	filterSeq   uint64
 	idleSince   time.Time
 	halted      string
 	subscribed  bool
@@ -305,6 +310,8 @@ type subscription struct {
 	}
 	endpoint string
 	log      hclog.Logger
+	// acks sends this subscription's ACKNOWLEDGE calls off the event loop (nil: inline).
+	acks *acker
 }
 
 // newCaller builds the HTTP caller of one subscription, pointed at base. closeIdle drops its
@@ -315,6 +322,10 @@ func newCaller(cfg Config, base string) (caller calls.Caller, closeIdle func()) 
 	cfgOpts := []httpcli.ConfigOpt{httpcli.Transport(func(t *http.Transport) {
 		t.ResponseHeaderTimeout = cfg.CallTimeout
 		t.IdleConnTimeout = 90 * time.Second
+		// Calls run in parallel (the acknowledgers, the event loop, the driver): keep a
+		// connection for each alive instead of the default two, so none pays a new TCP
+		// connection per call.
+		t.MaxIdleConnsPerHost = ackWorkers + 4
 		transport = t
 	})}
 	if cfg.Principal != "" && cfg.Secret != "" {
@@ -398,6 +409,11 @@ func (sub *subscription) loop(ctx context.Context, resp mesos.Response) error {
 	defer driverWG.Wait()
 	defer stopDriver()
 
+	ackCtx, stopAcks := context.WithCancel(ctx)
+	sub.acks = startAcker(ackCtx, ackWorkers, ackQueue, sub.acknowledge)
+	defer sub.acks.wait()
+	defer stopAcks()
+
 	for {
 		var ev scheduler.Event
 		if err := resp.Decode(&ev); err != nil {
@@ -430,7 +446,7 @@ func (sub *subscription) loop(ctx context.Context, resp mesos.Response) error {
 			driverWG.Add(1)
 			go func() { defer driverWG.Done(); sub.drive(driverCtx) }()
 		case scheduler.Event_OFFERS:
-			if err := sub.offers(ctx, ev.GetOffers().GetOffers()); err != nil {
+			if err := sub.offersAt(ctx, ev.GetOffers().GetOffers(), s.now()); err != nil {
 				return err
 			}
 		case scheduler.Event_RESCIND:
@@ -607,8 +623,15 @@ func sameHostPort(a, b string) bool {
 // offers places as many units as are demanded and fit, one ACCEPT per agent, and declines
 // the rest.
 func (sub *subscription) offers(ctx context.Context, offers []mesos.Offer) error {
+	return sub.offersAt(ctx, offers, sub.s.now())
+}
+
+// offersAt is offers for an OFFERS event decoded at arrived. The offer-to-ACCEPT latency it
+// records runs from arrived to the moment the ACCEPT request was written to the connection
+// (to the answer, when there is no HTTP connection to trace), and counts only ACCEPTs the
+// master took.
+func (sub *subscription) offersAt(ctx context.Context, offers []mesos.Offer, arrived time.Time) error {
 	s := sub.s
-	arrived := s.now()
 	s.rec.OffersReceived(len(offers))
 
 	type placement struct {
@@ -704,7 +727,20 @@ func (sub *subscription) offers(ctx context.Context, offers []mesos.Offer) error
 		s.mu.Unlock()
 		acc := calls.Accept(calls.OfferOperations{calls.OpLaunch(p.infos...)}.WithOffers(p.offers...)).
 			With(calls.RefuseSeconds(s.cfg.RefuseSeconds))
-		if cerr := sub.call(ctx, acc); cerr != nil {
+		// The unused part of the offer is filtered for RefuseSeconds from when the master takes
+		// the ACCEPT: on a single agent that is the whole rest of the cluster, so the next
+		// demand must REVIVE first (also a demand that comes while the ACCEPT is on its way).
+		s.noteFilter(false)
+		var sentMu sync.Mutex
+		var sent time.Time
+		traced := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) {
+			sentMu.Lock()
+			if sent.IsZero() {
+				sent = s.now()
+			}
+			sentMu.Unlock()
+		}})
+		if cerr := sub.call(traced, acc); cerr != nil {
 			var refused *apierrors.Error
 			if errors.As(cerr, &refused) {
 				// The master answered with an error status: nothing was queued, nothing
@@ -726,13 +762,14 @@ func (sub *subscription) offers(ctx context.Context, offers []mesos.Offer) error
 			sub.log.Warn("accept_failed", "agent", a, "tasks", len(ids), "error", cerr)
 			continue
 		}
-		// The unused part of the offer is now filtered for RefuseSeconds: on a single agent
-		// that is the whole rest of the cluster, so the next demand must REVIVE first.
-		s.mu.Lock()
-		s.filtered = true
-		s.mu.Unlock()
+		s.noteFilter(true)
 		s.rec.OffersUsed(len(p.offers))
-		s.rec.OfferToAccept(s.now().Sub(arrived).Seconds())
+		sentMu.Lock()
+		if sent.IsZero() {
+			sent = s.now()
+		}
+		s.rec.OfferToAccept(sent.Sub(arrived).Seconds())
+		sentMu.Unlock()
 		for _, r := range p.tasks {
 			s.rec.TaskLaunched(r.Kind.String())
 		}
@@ -741,15 +778,19 @@ func (sub *subscription) offers(ctx context.Context, offers []mesos.Offer) error
 	if len(decline) > 0 {
 		refuse := s.cfg.RefuseSeconds
 		s.mu.Lock()
-		if s.demand[0]+s.demand[1] == 0 {
-			refuse = max(refuse, 60*time.Second)
-			s.filtered = true
-		}
+		idle := s.demand[0]+s.demand[1] == 0
 		s.mu.Unlock()
+		if idle {
+			refuse = max(refuse, 60*time.Second)
+			s.noteFilter(false)
+		}
 		if cerr := sub.call(ctx, calls.Decline(decline...).With(calls.RefuseSeconds(refuse))); cerr != nil {
 			sub.log.Warn("decline_failed", "offers", len(decline), "error", cerr)
 		} else {
 			s.rec.OffersDeclined(len(decline))
+		}
+		if idle {
+			s.noteFilter(true)
 		}
 	}
 	if err != nil && errors.Is(err, ErrStepDown) {
@@ -890,9 +931,20 @@ func (sub *subscription) update(ctx context.Context, st mesos.TaskStatus) {
 	}
 	s.mu.Unlock()
 	if uuid := st.GetUUID(); len(uuid) > 0 {
-		if err := sub.call(ctx, calls.Acknowledge(agent, id, uuid)); err != nil {
-			sub.log.Warn("acknowledge_failed", "task", id, "error", err)
+		a := ack{agent: agent, task: id, uuid: uuid}
+		if sub.acks == nil {
+			sub.acknowledge(ctx, a)
+		} else {
+			sub.acks.enqueue(ctx, a)
 		}
+	}
+}
+
+// acknowledge sends one ACKNOWLEDGE. A failure is logged and counted (as a call problem);
+// the master resends the update, and it is acknowledged then.
+func (sub *subscription) acknowledge(ctx context.Context, a ack) {
+	if err := sub.call(ctx, calls.Acknowledge(a.agent, a.task, a.uuid)); err != nil && ctx.Err() == nil {
+		sub.log.Warn("acknowledge_failed", "task", a.task, "error", err)
 	}
 }
 
@@ -946,6 +998,7 @@ func (sub *subscription) drive(ctx context.Context) {
 			s.idleSince = now
 		}
 		revive := want && (s.suppressed || s.filtered)
+		filterSeq := s.filterSeq
 		suppress := !want && !s.suppressed && now.Sub(s.idleSince) > 3*time.Second
 		// Kills (--cooler kill) are picked under the lock with the demand they spend, so that a
 		// Withdraw sees them either as demand or as pending coolers, never both or neither.
@@ -961,12 +1014,14 @@ func (sub *subscription) drive(ctx context.Context) {
 		switch {
 		case revive:
 			if err := sub.call(ctx, calls.Revive()); err == nil {
-				s.setSuppressed(false)
+				s.revived(filterSeq)
 				sub.log.Debug("revived")
 			}
 		case suppress:
 			if err := sub.call(ctx, calls.Suppress()); err == nil {
-				s.setSuppressed(true)
+				s.mu.Lock()
+				s.suppressed = true
+				s.mu.Unlock()
 				sub.log.Debug("suppressed")
 			}
 		}
@@ -1033,10 +1088,29 @@ func (sub *subscription) drive(ctx context.Context) {
 	}
 }
 
-func (s *Scheduler) setSuppressed(v bool) {
+// noteFilter records a call that installs a refuse filter, when it is sent and again when it
+// is answered. If a REVIVE cleared the flag in between while demand waits, the driver is
+// kicked to REVIVE again at once rather than at its next tick.
+func (s *Scheduler) noteFilter(answered bool) {
 	s.mu.Lock()
-	s.suppressed = v
-	if !v {
+	raced := answered && !s.filtered && s.demand[0]+s.demand[1] > 0
+	s.filtered = true
+	s.filterSeq++
+	s.mu.Unlock()
+	if raced {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// revived records a REVIVE the master took: offers are unsuppressed, and the refuse filters
+// are gone unless a call installing one was sent or answered since filterSeq was read.
+func (s *Scheduler) revived(filterSeq uint64) {
+	s.mu.Lock()
+	s.suppressed = false
+	if s.filterSeq == filterSeq {
 		s.filtered = false
 	}
 	s.mu.Unlock()
