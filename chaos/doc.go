@@ -25,6 +25,9 @@
 //     most the error then plus the arrivals until they end, plus two tasks' worth; more is an
 //     overshoot of the target the error did not justify (counted in items: the real queue
 //     stops at 0, so the overshoot cannot be read off the metric).
+//   - overshoot: the same bound for a burst at any other time outside fault windows (with a
+//     target of 20 and a band of 24, a queue driven to 0 is still in band, so only the
+//     launches show a controller emptying the queue with tasks it did not need).
 //
 // The reasons for each number are at LimitsFor. `chaos -recheck DIR` runs these checks again
 // over a finished run's report files.

@@ -77,7 +77,12 @@ func (p PlantNumbers) DeadTime() time.Duration { return 2*p.Delay + time.Second 
 //     (queue - target + Rate x (window + task life)), plus WindupSlack [2] tasks' worth (one
 //     for rounding to whole tasks, one for the controller's learned effect being off). What
 //     the burst would take beyond that is the overshoot of the target it causes (measured in
-//     items, since the real queue stops at 0).
+//     items, since the real queue stops at 0). The same bound holds for a burst at any other
+//     time outside fault windows (check "overshoot").
+//
+// The windup bound of before (2 x ceil(excess / 30) + 4 launches in 3 s) allowed 4 tasks,
+// 120 items, with no excess at all, and did not count the arrivals; it flagged run 2's 11
+// launches with the queue at 7, which this bound flags too (0 justified, 330 taken).
 func LimitsFor(p PlantNumbers) Limits {
 	net := p.TaskNet()
 	dead := p.DeadTime()
@@ -367,8 +372,29 @@ func CheckMetric(tr Trace, lim Limits, ph Phases) MetricEval {
 		}
 	}
 
-	// (e) Windup after a starvation or a leaderless gap.
+	// (e) Windup after a starvation or a leaderless gap, and (f) an overshooting burst at any
+	// other time outside fault windows: the same bound.
 	if tr.LaunchesKnown {
+		allowed := float64(lim.WindupSlack) * p.TaskCapacity()
+		// burst: the launches in [from, to) against the queue at at.
+		burst := func(from, to, at time.Time) (n int, size, justified, over, low float64) {
+			for _, l := range tr.Launches {
+				if !l.Before(from) && l.Before(to) {
+					n++
+				}
+			}
+			size = sizeAt(tr.Samples, at)
+			justified = math.Max(0, size-p.Target+p.Rate*(to.Sub(at)+p.TaskLife()).Seconds())
+			over = float64(n)*p.TaskCapacity() - justified
+			low = math.Inf(1)
+			for _, s := range tr.Samples {
+				if !s.At.Before(at) && s.At.Before(to.Add(p.TaskLife()+time.Second)) {
+					low = math.Min(low, s.Size)
+				}
+			}
+			return n, size, justified, over, low
+		}
+		var flagged []Span
 		for _, f := range tr.Faults {
 			var resume time.Time
 			switch {
@@ -382,31 +408,43 @@ func CheckMetric(tr Trace, lim Limits, ph Phases) MetricEval {
 			if resume.Before(ph.FaultsFrom) || resume.After(ph.FaultsTo) {
 				continue
 			}
-			launched := 0
-			for _, l := range tr.Launches {
-				if !l.Before(resume.Add(-windupLead)) && l.Before(resume.Add(lim.WindupWindow)) {
-					launched++
-				}
+			from, to := resume.Add(-windupLead), resume.Add(lim.WindupWindow)
+			n, size, justified, over, low := burst(from, to, resume)
+			if n > 0 && over > allowed {
+				flagged = append(flagged, Span{from, to})
+				add("windup", resume, "%s: %d launches in the %v after resuming take up to %.0f items; the queue was %.0f (target %.0f), which with the arrivals justified %.0f: an overshoot of %.0f items past the target (allowed %d tasks' worth, %.0f); the queue fell to %.0f",
+					f.Kind, n, lim.WindupWindow, float64(n)*p.TaskCapacity(), size, p.Target, justified, over, lim.WindupSlack, allowed, low)
 			}
-			if launched == 0 {
+		}
+		for i := 0; i < len(tr.Launches); i++ {
+			l := tr.Launches[i]
+			if l.Before(from) || l.After(ph.FaultsTo) || inSpans(spans, l) || inSpans(flagged, l) {
 				continue
 			}
-			size := sizeAt(tr.Samples, resume)
-			justified := math.Max(0, size-p.Target+p.Rate*(lim.WindupWindow+p.TaskLife()).Seconds())
-			over := float64(launched)*p.TaskCapacity() - justified
-			if over > float64(lim.WindupSlack)*p.TaskCapacity() {
-				lo := math.Inf(1)
-				for _, s := range tr.Samples {
-					if !s.At.Before(resume) && s.At.Before(resume.Add(lim.WindupWindow+p.TaskLife()+time.Second)) {
-						lo = math.Min(lo, s.Size)
-					}
-				}
-				add("windup", resume, "%s: %d launches in the %v after resuming take up to %.0f items; the queue was %.0f (target %.0f), which with the arrivals justified %.0f: an overshoot of %.0f items past the target (allowed %d tasks' worth, %.0f); the queue fell to %.0f",
-					f.Kind, launched, lim.WindupWindow, float64(launched)*p.TaskCapacity(), size, p.Target, justified, over, lim.WindupSlack, float64(lim.WindupSlack)*p.TaskCapacity(), lo)
+			to := l.Add(lim.WindupWindow)
+			n, size, justified, over, low := burst(l, to, l)
+			if over <= allowed {
+				continue
+			}
+			add("overshoot", l, "%d launches in the %v from %s take up to %.0f items; the queue was %.0f (target %.0f), which with the arrivals justified %.0f: an overshoot of %.0f items past the target (allowed %d tasks' worth, %.0f); the queue fell to %.0f",
+				n, lim.WindupWindow, l.Format("15:04:05.000"), float64(n)*p.TaskCapacity(), size, p.Target, justified, over, lim.WindupSlack, allowed, low)
+			for i+1 < len(tr.Launches) && tr.Launches[i+1].Before(to.Add(p.TaskLife())) {
+				i++ // one report per burst
 			}
 		}
 	}
 	return ev
+}
+
+// inSpans reports whether t falls in one of the sorted spans (each [From, To)); unmerged
+// spans are fine for the few the windup check flags.
+func inSpans(spans []Span, t time.Time) bool {
+	for _, sp := range spans {
+		if !t.Before(sp.From) && t.Before(sp.To) {
+			return true
+		}
+	}
+	return false
 }
 
 // windupLead: launches this long before the harness saw the new leader deciding count as

@@ -304,6 +304,46 @@ func TestWindup(t *testing.T) {
 	}
 }
 
+// TestOvershoot: at any time outside fault windows, a burst that takes more than the error
+// and the arrivals justify plus two tasks' worth is flagged (the full run 4 of 2026-11-25
+// launched 4, 8, then 16 tasks in its fault-free baseline with the queue at 4-9: the queue
+// stops at 0, so neither the band nor the IAE could see it).
+func TestOvershoot(t *testing.T) {
+	tests := []struct {
+		name     string
+		queue    float64
+		launches int
+		fault    bool // the burst falls inside a fault window
+		want     bool
+	}{
+		{"one task per cycle at the target", 20, 1, false, false},
+		{"queue 60, 3 launches (90 - 52 = 38)", 60, 3, false, false},
+		{"queue 4, 4 launches (120 - 0)", 4, 4, false, true},
+		{"queue 4, 16 launches", 4, 16, false, true},
+		{"queue 4, 16 launches inside a fault window", 4, 16, true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := synth{secs: 60, size: func(float64) float64 { return tc.queue }}
+			if tc.fault {
+				s.faults = [][2]float64{{25, 10}}
+			}
+			for i := range tc.launches {
+				s.active = append(s.active, [2]float64{30 + 0.1*float64(i), 33.5})
+			}
+			tr, ph := s.trace()
+			for i := range tr.Faults {
+				tr.Faults[i].Kind = FaultMetricFail // not a starvation: no windup check
+			}
+			ev := CheckMetric(tr, defaultLimits(), ph)
+			got := checksOf(ev.Violations)
+			if (got["overshoot"] > 0) != tc.want || got["overshoot"] > 1 {
+				t.Errorf("overshoot fired %d times, want fired=%v: %v", got["overshoot"], tc.want, ev.Violations)
+			}
+		})
+	}
+}
+
 // TestReportReadBack: what WriteReport writes, ReadRun reads back for -recheck, and the
 // checks find the same.
 func TestReportReadBack(t *testing.T) {
