@@ -12,7 +12,6 @@ import (
 // which raises the metric, so the controller has to learn the cooler's sign first.
 func TestExampleCPU(t *testing.T) {
 	fullOnly(t)
-	t.Parallel()
 	burnDir := filepath.Join(t.TempDir(), "burners")
 	r := startExample(t, "cpu", "cpu/env", "BURN_DIR="+burnDir, "EXPECTED_CPU=square:1,2,20s", "BURN_SECONDS=4")
 	sleepFor(t, 55*time.Second-time.Since(r.started))

@@ -546,7 +546,10 @@ func judgeSteps(t *testing.T, pts []point, steps []step, starts []time.Time, set
 }
 
 // fullOnly keeps the longer examples out of `make test` (CI's time budget): they run under
-// `make examples` (RELAY_EXAMPLES=1). queue and math-zscore always run.
+// `make examples` (RELAY_EXAMPLES=1). queue and math-zscore always run, in parallel with each
+// other (after the long ones); the long ones run one at a time: each times real processes
+// at sub-second ticks, and two at once (the CPU burners of one beside the other) only add
+// to whatever else loads the machine.
 func fullOnly(t *testing.T) {
 	t.Helper()
 	if os.Getenv("RELAY_EXAMPLES") != "1" {

@@ -12,7 +12,6 @@ import (
 // workers (long-running, killed by the cooler) follow it.
 func TestExampleMath(t *testing.T) {
 	fullOnly(t)
-	t.Parallel()
 	tmp := t.TempDir()
 	r := startExample(t, "math", "math/env", "RUN_DIR="+filepath.Join(tmp, "running"), "QSIZE_SPEC=square:0,100,16s")
 	sleepFor(t, 42*time.Second-time.Since(r.started))

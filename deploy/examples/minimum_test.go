@@ -10,7 +10,6 @@ import (
 // instances still run; with load they follow it; when it goes, they come back to two.
 func TestExampleMinimum(t *testing.T) {
 	fullOnly(t)
-	t.Parallel()
 	tmp := t.TempDir()
 	url := startMarathon(t, tmp, 0)
 	load := filepath.Join(tmp, "load")

@@ -10,7 +10,6 @@ import (
 // for the first 10 s of every 20), four consumers run at night and none by day.
 func TestExampleNight(t *testing.T) {
 	fullOnly(t)
-	t.Parallel()
 	runDir := filepath.Join(t.TempDir(), "running")
 	r := startExample(t, "night", "night/env", "RUN_DIR="+runDir, "IS_NIGHT=square:0,1,20s")
 	sleepFor(t, 50*time.Second-time.Since(r.started))

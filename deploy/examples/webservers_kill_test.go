@@ -10,7 +10,6 @@ import (
 // newest when there are too many (--cooler kill); metric = servers that answer a GET.
 func TestExampleWebserversKill(t *testing.T) {
 	fullOnly(t)
-	t.Parallel()
 	tmp := t.TempDir()
 	load := filepath.Join(tmp, "load")
 	writeFile(t, load, "25\n")

@@ -11,7 +11,6 @@ import (
 // up/down (a PUT of instances ± 1).
 func TestExampleWebservers(t *testing.T) {
 	fullOnly(t)
-	t.Parallel()
 	tmp := t.TempDir()
 	url := startMarathon(t, tmp, 0)
 	load := filepath.Join(tmp, "load")

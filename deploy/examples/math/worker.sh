@@ -5,6 +5,11 @@ set -u
 dir=${RUN_DIR:?RUN_DIR is not set}
 mkdir -p "$dir"
 echo "$$" >"$dir/$$"
-trap 'exit 143' TERM INT
+trap 'kill ${!:-} 2>/dev/null; exit 143' TERM INT
 trap 'rm -f "$dir/$$"' EXIT
-while :; do sleep 1; done # stands for working on the queue
+# Stands for working on the queue. The sleep runs in the background so that a kill is
+# handled at once (bash runs a trap only after the foreground command it waits for).
+while :; do
+  sleep 1 &
+  wait $!
+done
