@@ -184,11 +184,10 @@ func (m *Master) acknowledgeLocked(fw *framework, a *scheduler.Call_Acknowledge)
 	}
 	t.pending = t.pending[1:]
 	t.backoff = 0
-	if len(t.pending) > 0 {
+	switch {
+	case len(t.pending) > 0:
 		m.forwardLocked(fw, t)
-		return
-	}
-	if t.terminal {
+	case t.terminal:
 		m.completeTaskLocked(fw, t)
 	}
 	m.persistLocked()
