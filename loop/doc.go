@@ -24,7 +24,10 @@
 //     forgetting (Lookback ticks of memory) fits these seven numbers, sign included: a warmer
 //     that in fact lowers the metric is learned as such. The model starts as the original
 //     Relay's assumption (one unit moves the metric by one while it runs) but holds it loosely,
-//     so the first responses replace it. A faster estimate of what the model leaves
+//     so the first responses replace it. Its covariance is kept a valid covariance (checked
+//     by a Cholesky factorisation after every update, bounded above so that forgetting cannot
+//     blow up directions nothing excites): a broken one lets a single tick move the model
+//     arbitrarily, even flip a sign. A faster estimate of what the model leaves
 //     unexplained (DriftGain) follows a changing disturbance, such as a new arrival rate.
 //
 //  3. It knows about walls. A queue cannot be emptier than empty: when the metric sits at
