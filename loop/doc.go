@@ -69,6 +69,12 @@
 // consumer task named the warmer lowers a metric that is the queue's size). A tick on which
 // the error grows while no kind is believed to close it counts four times toward ProbeAfter.
 //
+// Why a wrong belief does not turn into a flood: at a wall every tick is censored, so the model
+// alone cannot learn that the units it sends there do not help. If units of the kind chosen to
+// move the metric off a wall toward the target have run for a whole lag and life while the
+// metric stayed pinned, that kind's effects are forgotten (zero, held loosely) and it is probed
+// afresh, one unit at a time as below.
+//
 // How a probe is judged: while its units are in flight, the metric's motion is learned against
 // the drift seen just before the probe (held, not learned, for those ticks), so a unit whose
 // effect is smaller than the drift (one consumer against a faster arrival) still shows its

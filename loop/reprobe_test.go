@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -26,6 +27,9 @@ func TestAWrongBeliefIsRetriedNotKeptForEver(t *testing.T) {
 	sp := 20.0
 	lateLaunches, lastErr := 0, 0.0
 	for tick := 0; tick < 900; tick++ {
+		if tick == 280 { // the work ends: every unit finishes before the plant changes, so no
+			sp = 0 // unit in flight shows the change by itself
+		}
 		if tick == 300 { // the plant changes: each running unit now lowers the metric by 2
 			effect, drift, sp = -2, 1, 10
 		}
@@ -50,7 +54,14 @@ func TestAWrongBeliefIsRetriedNotKeptForEver(t *testing.T) {
 	if lateLaunches == 0 {
 		t.Fatal("the controller never tried the warmer again: the metric drifted away for ever")
 	}
-	if lastErr > 100 {
-		t.Fatalf("metric %.1f above the target at the end: the warmer was not relearned", lastErr)
+	if math.Abs(lastErr) > 5 {
+		t.Fatalf("metric %.1f off the target at the end: the warmer was not relearned", lastErr)
+	}
+	// The metric sits on its wall (0) below the target while the warmers, believed to raise it,
+	// lower it: every tick there is censored, so the model alone never learns better. Units
+	// that run a whole life with the metric pinned must end that belief, not grow into a flood
+	// (before: 1000 units a tick, up to MaxInFlight, for the rest of the run).
+	if lateLaunches > 1000 {
+		t.Fatalf("%d launches after the change, want a bounded number (<= 1000)", lateLaunches)
 	}
 }

@@ -57,6 +57,9 @@ type KindState struct {
 	// Reprobes: fruitless probing rounds of this kind since it last helped; each one doubles
 	// the idle time before the next round (bounded cost, never a deadlock).
 	Reprobes int32 `json:"reprobes,omitempty"`
+	// Futile: consecutive ticks this kind was chosen to move the metric off a wall toward the
+	// target while units of it ran and the metric stayed pinned there.
+	Futile int32 `json:"futile,omitempty"`
 }
 
 // Probe is a trial of one kind while nothing was believed to move the metric the right way: the

@@ -294,6 +294,9 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 			best = choice{kind: k, units: gap / g, gain: g, gap: gap}
 		}
 	}
+	if best.kind >= 0 && futile(cfg, s, f, best.kind, pv, sp) {
+		best.kind, wrong = -1, kinds
+	}
 	*stuck = best.kind < 0 && wrong == kinds && math.Abs(sp-pv) > math.Max(1, band)
 	if best.kind >= 0 {
 		d.Predicted = sp - best.gap
@@ -336,6 +339,42 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 		}
 	}
 	return d
+}
+
+// futile watches the kind chosen to move the metric off a wall (an empty queue) toward the
+// target: if units of it run for a whole lag and life while the metric stays pinned at the
+// wall, they do not do what the model says. That model is dropped: the kind's effects are
+// forgotten (zero, held loosely) and it is probed afresh, as a kind never seen working. Without
+// this, a model that had come to credit the kind with a tiny effect the right way, and that
+// learned nothing more at the wall (every tick there is censored), asked for ever more units.
+func futile(cfg *Config, s *State, f *[2]flows, k Kind, pv, sp float64) bool {
+	ks := &s.Kinds[k]
+	pinned := (s.WallLo && pv <= s.Lo && sp > pv) || (s.WallHi && pv >= s.Hi && sp < pv)
+	if !pinned || f[k].running == 0 {
+		ks.Futile = 0
+		return false
+	}
+	ks.Futile++
+	lag, life := timing(ks)
+	if ks.Futile <= int32(min(lag+life, Ring/2)) {
+		return false
+	}
+	base := pWarmRun
+	if k == Cooler {
+		base = pCoolRun
+	}
+	if k == Cooler && cfg.CoolerKills {
+		base = pWarmRun // a kill's effect is the warmers' own, negated
+	}
+	for i := base; i < base+3; i++ {
+		s.Theta[i] = 0
+		for j := 0; j < nParams; j++ {
+			s.Cov[i*nParams+j], s.Cov[j*nParams+i] = 0, 0
+		}
+		s.Cov[i*nParams+i] = priorVariance
+	}
+	ks.Futile, ks.Doubt, ks.Reprobes = 0, 1, 0
+	return true
 }
 
 // trackProbe follows a probe under way: how far the metric has departed from where the drift
