@@ -426,13 +426,24 @@ func CheckMetric(tr Trace, lim Limits, ph Phases) MetricEval {
 			if over <= allowed {
 				continue
 			}
-			add("overshoot", l, "%d launches in the %v from %s take up to %.0f items; the queue was %.0f (target %.0f), which with the arrivals justified %.0f: an overshoot of %.0f items past the target (allowed %d tasks' worth, %.0f); the queue fell to %.0f",
-				n, lim.WindupWindow, l.Format("15:04:05.000"), float64(n)*p.TaskCapacity(), size, p.Target, justified, over, lim.WindupSlack, allowed, low)
-			for i+1 < len(tr.Launches) && tr.Launches[i+1].Before(to.Add(p.TaskLife())) {
-				i++ // one report per burst
+			// One report per burst: launches that follow within a task's life belong to it.
+			j, end := i, to
+			for j+1 < len(tr.Launches) && tr.Launches[j+1].Before(end.Add(p.TaskLife())) {
+				j++
+				if e := tr.Launches[j].Add(lim.WindupWindow); e.After(end) {
+					end = e
+				}
 			}
+			more := ""
+			if j+1-i > n {
+				more = fmt.Sprintf("; %d launches in all until %s", j+1-i, tr.Launches[j].Format("15:04:05.000"))
+			}
+			add("overshoot", l, "%d launches in the %v from %s take up to %.0f items; the queue was %.0f (target %.0f), which with the arrivals justified %.0f: an overshoot of %.0f items past the target (allowed %d tasks' worth, %.0f); the queue fell to %.0f%s",
+				n, lim.WindupWindow, l.Format("15:04:05.000"), float64(n)*p.TaskCapacity(), size, p.Target, justified, over, lim.WindupSlack, allowed, low, more)
+			i = j
 		}
 	}
+	sort.SliceStable(ev.Violations, func(i, j int) bool { return ev.Violations[i].At.Before(ev.Violations[j].At) })
 	return ev
 }
 
