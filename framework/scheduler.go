@@ -108,7 +108,9 @@ type Scheduler struct {
 	inflight   map[string]uint64
 	reconSeq   int
 	suppressed bool
-	filtered   bool // offers were declined or partly used with a refuse filter: REVIVE when demand comes
+	// subscribeSuppressed: the last SUBSCRIBE carried suppressed_roles (no demand then).
+	subscribeSuppressed bool
+	filtered            bool // offers were declined or partly used with a refuse filter: REVIVE when demand comes
 	// filterSeq counts the calls that install refuse filters, when sent and when answered: a
 	// REVIVE clears filtered only if none was sent or answered meanwhile, since the master
 	// may have taken that call after the REVIVE (they go on different connections).
@@ -356,6 +358,11 @@ func (s *Scheduler) subscribeOnce(ctx context.Context) error {
 	s.leaderHint = ""
 	s.master = base
 	id := s.fwID
+	// Subscribe suppressed unless there is demand: a (re)subscription without suppressed_roles
+	// un-suppresses the framework, so a failover or a new term would otherwise draw offers it
+	// can only decline. The first demand REVIVEs.
+	quiet := !s.wantOffersLocked()
+	s.subscribeSuppressed = quiet
 	s.mu.Unlock()
 
 	caller, closeIdle := newCaller(s.cfg, base)
@@ -363,6 +370,9 @@ func (s *Scheduler) subscribeOnce(ctx context.Context) error {
 	call := calls.Subscribe(s.frameworkInfo(id))
 	if id != "" {
 		call = call.With(calls.SubscribeTo(id))
+	}
+	if quiet {
+		call.Subscribe.SuppressedRoles = []string{s.cfg.Role}
 	}
 	subCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -526,7 +536,7 @@ func (sub *subscription) subscribed(ctx context.Context, sb *scheduler.Event_Sub
 	s.mu.Lock()
 	s.fwID = id
 	s.subscribed = true
-	s.suppressed = false // a (re)subscribe without suppressed_roles is unsuppressed
+	s.suppressed = s.subscribeSuppressed // what the SUBSCRIBE asked for
 	s.reconciling = s.ledger.liveAgents()
 	pending := len(s.reconciling)
 	// The barrier is a task nobody has: the master answers calls in the order they come, so
@@ -972,6 +982,12 @@ func (sub *subscription) declineInverse(ctx context.Context, ios []mesos.Inverse
 	}
 }
 
+// wantOffersLocked reports whether there is demand that needs offers (s.mu held): warmers, or
+// coolers that run a command (kills need none).
+func (s *Scheduler) wantOffersLocked() bool {
+	return s.halted == "" && (s.demand[0] > 0 || (s.demand[1] > 0 && !s.cfg.CoolerKill))
+}
+
 // drive runs beside the event loop of one subscription: it revives and suppresses offers as
 // demand comes and goes, sends kills, finishes reconciliation, and reconciles stale tasks.
 func (sub *subscription) drive(ctx context.Context) {
@@ -991,7 +1007,7 @@ func (sub *subscription) drive(ctx context.Context) {
 
 		// 1. Offers wanted?
 		s.mu.Lock()
-		want := s.halted == "" && (s.demand[0] > 0 || (s.demand[1] > 0 && !s.cfg.CoolerKill))
+		want := s.wantOffersLocked()
 		if want {
 			s.idleSince = time.Time{}
 		} else if s.idleSince.IsZero() {

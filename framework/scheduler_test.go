@@ -614,3 +614,35 @@ func TestResubscribeLeavesNoConnections(t *testing.T) {
 		t.Errorf("disconnections recorded: %d, want 5 (%v)", n, r.rec)
 	}
 }
+
+// A SUBSCRIBE without demand carries suppressed_roles, so a new term or a failover never
+// un-suppresses the framework (Mesos un-suppresses on a SUBSCRIBE without them) and draws
+// offers it can only decline; the first demand revives and is launched.
+func TestSubscribeSuppressedWithoutDemand(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, localmaster.Config{})
+	dir := t.TempDir()
+	cfg := testConfig(m.Addr(), dir)
+	a := startSched(t, cfg, "", nil, Hooks{})
+	a.ready(t)
+	// Suppressed from the SUBSCRIBE on, not after the idle SUPPRESS (3 s).
+	if fw := onlyFramework(t, m); len(fw.Suppressed) == 0 {
+		t.Fatalf("framework not suppressed at Ready: %+v", fw)
+	}
+	if !a.s.Status().Suppressed {
+		t.Errorf("Status().Suppressed false after a suppressed SUBSCRIBE")
+	}
+	id := a.s.FrameworkID()
+	b := startSched(t, cfg, id, NewLedger(), Hooks{})
+	if err := a.wait(t, 5*time.Second); !errors.Is(err, ErrFailedOver) {
+		t.Fatalf("first Run = %v, want ErrFailedOver", err)
+	}
+	b.ready(t)
+	if fw := onlyFramework(t, m); len(fw.Suppressed) == 0 || len(fw.Subscriptions) != 2 {
+		t.Fatalf("after the failover: suppressed %v, %d subscriptions; want suppressed, 2", fw.Suppressed, len(fw.Subscriptions))
+	}
+	b.s.Demand(1, 0)
+	waitUntil(t, 5*time.Second, "revived and launched", func() bool {
+		return len(onlyFramework(t, m).Suppressed) == 0 && masterTasks(m, "TASK_RUNNING") == 1
+	})
+}
