@@ -4,8 +4,9 @@
 # $BURN_DIR/<its pid>, which cpu-used.sh counts.
 set -u
 dir=${BURN_DIR:?BURN_DIR is not set}
-mkdir -p "$dir"
-echo "$$" >"$dir/$$"
+# The pid file first, with no process started before it (mkdir only the first time): the
+# burner counts from the moment the task runs, not a process start later.
+echo "$$" 2>/dev/null >"$dir/$$" || { mkdir -p "$dir" && echo "$$" >"$dir/$$"; }
 trap 'exit 143' TERM INT
 trap 'rm -f "$dir/$$"' EXIT
 renice -n 19 -p "$$" >/dev/null 2>&1

@@ -3,8 +3,8 @@
 # running.sh counts.
 set -u
 dir=${RUN_DIR:?RUN_DIR is not set}
-mkdir -p "$dir"
-echo "$$" >"$dir/$$"
+# The pid file first, with no process started before it (mkdir only the first time).
+echo "$$" 2>/dev/null >"$dir/$$" || { mkdir -p "$dir" && echo "$$" >"$dir/$$"; }
 trap 'kill ${!:-} 2>/dev/null; exit 143' TERM INT
 trap 'rm -f "$dir/$$"' EXIT
 # Stands for working on the queue. The sleep runs in the background so that a kill is

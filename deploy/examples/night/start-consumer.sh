@@ -3,8 +3,8 @@
 # file $RUN_DIR/<its pid>, which running.sh counts.
 set -u
 dir=${RUN_DIR:?RUN_DIR is not set}
-mkdir -p "$dir"
-echo "$$" >"$dir/$$"
+# The pid file first, with no process started before it (mkdir only the first time).
+echo "$$" 2>/dev/null >"$dir/$$" || { mkdir -p "$dir" && echo "$$" >"$dir/$$"; }
 trap 'exit 143' TERM INT
 trap 'rm -f "$dir/$$"' EXIT
 sleep "${CONSUMER_SECONDS:-4}" # stands for consuming a batch of work
