@@ -85,9 +85,10 @@
 // as large, up to the units that would close the error at one metric unit each and the
 // bounds; a probe of that size that still tells nothing ends the probing of that kind. A
 // probe that stood out, or after which the controller acts on what it learned, ends the doubt,
-// except one that seemed to push the metric away from the target while the error grew: a drift
-// that was itself growing (an arrival in its rising phase) looks just like that, so such a probe
-// is doubled too, until it reaches the bound.
+// except one that seemed to push the metric away from the target while the error grew and the
+// drift itself carried the metric away from the target: a drift that was growing (an arrival in
+// its rising phase) looks just like that, so such a probe is doubled too, until it reaches the
+// bound. With the drift carrying the metric toward the target, the units did it: settled.
 // So a wrong-sign prior costs a few units, and a kind that cannot help is not escalated for
 // ever.
 //

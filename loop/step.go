@@ -414,9 +414,14 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 	// A probe that seemed to push the metric away from the target while the error grew may
 	// only have met a drift that was itself growing (an arrival in its rising phase): it does
 	// not settle the kind's sign while it was smaller than the bound; the next one is larger.
+	// That confound needs a drift that itself carries the metric away from the target: when the
+	// drift carried it toward the target (a queue below its target, filling) and the error grew
+	// anyway, the probe's units did it, and the answer is settled (doubling there drained the
+	// queue ever further below its target: 1, 2, 4, 8, 16 consumers).
 	away := math.Signbit(p.Dev) != math.Signbit(sp-p.PV)
 	grew := math.Abs(sp-pv) > math.Abs(sp-p.PV)+math.Max(1, cfg.Tolerance)
-	if math.Abs(p.Dev) >= clear && !(away && grew && p.Units < limit) {
+	driftAway := p.Base != 0 && math.Signbit(p.Base) != math.Signbit(sp-p.PV)
+	if math.Abs(p.Dev) >= clear && !(away && grew && driftAway && p.Units < limit) {
 		ks.Doubt = 0
 		return
 	}

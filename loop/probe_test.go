@@ -1,0 +1,44 @@
+package loop
+
+import "testing"
+
+// How a finished probe that pushed the metric away from the target while the error grew is
+// judged. Only a drift that itself carries the metric away from the target can make a helpful
+// unit look like that (an arrival rising under the probe), so only then is the next probe
+// doubled; with the drift carrying the metric toward the target, the units did it, and the
+// kind's answer is settled. (A chaos run's queue below its target got 1, 2, 4, 8, 16
+// consumers in turn, draining it ever further below the target.)
+func TestProbeAwayWhileErrorGrew(t *testing.T) {
+	tests := []struct {
+		name      string
+		sp        float64 // target
+		startPV   float64 // metric when the probe was launched
+		base      float64 // drift per tick before the probe
+		endPV     float64 // metric when its units have ended
+		wantDoubt int32
+	}{
+		// Queue 13 below its target 20, filling by 1 a tick; 2 consumers drained it to 3.
+		{"drift toward the target: settled", 20, 13, 1, 3, 0},
+		// Queue 40 above its target 20, arrivals rising by 1 a tick; it rose to 52 (more than
+		// the drift alone would have taken it): the units may have helped against a growing
+		// arrival; the next probe is twice as large.
+		{"drift away from the target: doubled", 20, 40, 1, 52, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			s := NewState()
+			s.Tick = 10
+			s.Noise = 0.1
+			s.Probe = Probe{Active: true, Kind: Warmer, Units: 2, Tick: 5, PV: tc.startPV, Base: tc.base}
+			f := [2]flows{} // the probe's units have all ended
+			trackProbe(&cfg, &s, &f, tc.endPV, tc.sp)
+			if s.Probe.Active {
+				t.Fatal("probe still active after its units ended")
+			}
+			if got := s.Kinds[Warmer].Doubt; got != tc.wantDoubt {
+				t.Errorf("next probe %d units (Doubt), want %d", got, tc.wantDoubt)
+			}
+		})
+	}
+}
