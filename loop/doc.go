@@ -102,7 +102,7 @@
 //	tolerance      0      no action while |predicted gap| <= tolerance (metric units)
 //	lookback       100    ticks of memory of the response model
 //	caution        0.5    scale of the first moves of a kind not yet seen working
-//	coincidence    1      ticks of a new unit's life the decision looks ahead
+//	coincidence    30     ticks of a new unit's life the decision looks ahead, at most
 //	probe-after    20     ticks of persistent error without action before a probe (growing: 4 each)
 //	drift-gain     0.3    how fast the recent-disturbance estimate follows the residual
 //

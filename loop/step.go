@@ -244,12 +244,33 @@ func kindResponse(cfg *Config, s *State, k Kind) response {
 	// A unit whose effect builds up while it runs (a consumer draining a queue) is judged by
 	// what it has done at the end of its life (up to Coincidence ticks of it); a unit whose
 	// effect is there as long as it runs (a server counted while up) by its first tick.
+	// The run effect decides only if the model is sure of it (twice its standard error): a unit
+	// counted while up has a run effect of zero plus noise, and a small noisy estimate times a
+	// long look-ahead made a server worth 2.5 servers (the examples' workers flapped).
+	// A unit whose effect comes when it ends (a short task that asks an API to scale something
+	// by one) is judged at its end: judged at its start it seemed to do nothing, and the
+	// controller asked for 100 of them a tick.
 	r.horizon = r.lag
 	if life := min(r.life, cfg.Coincidence); math.Abs(r.run)*float64(life) > math.Abs(r.start) {
 		r.horizon = r.lag + life - 1
 	}
+	if end := r.lag + r.life; r.life < Ring && end <= r.lag+cfg.Coincidence && end < Ring {
+		full := unitResponse(r.run, r.start, r.end, r.lag, r.life, end)
+		if at := unitResponse(r.run, r.start, r.end, r.lag, r.life, r.horizon); math.Abs(at) < 0.5*math.Abs(full) && sure(s, base+2, r.end) {
+			r.horizon = end
+		}
+	}
 	r.horizon = min(r.horizon, Ring-1)
 	return r
+}
+
+// sure reports whether the model's parameter i (value v) is at least twice its standard error
+// from zero. Before any residual noise is known, the prior is taken at its word.
+func sure(s *State, i int, v float64) bool {
+	if s.Noise <= 0 {
+		return true
+	}
+	return v*v > 4*s.Cov[i*nParams+i]*s.Noise
 }
 
 // decide predicts where the metric goes with what is already in flight and picks the units of
