@@ -244,12 +244,10 @@ func kindResponse(cfg *Config, s *State, k Kind) response {
 	// A unit whose effect builds up while it runs (a consumer draining a queue) is judged by
 	// what it has done at the end of its life (up to Coincidence ticks of it); a unit whose
 	// effect is there as long as it runs (a server counted while up) by its first tick.
-	// The run effect decides only if the model is sure of it (twice its standard error): a unit
-	// counted while up has a run effect of zero plus noise, and a small noisy estimate times a
-	// long look-ahead made a server worth 2.5 servers (the examples' workers flapped).
 	// A unit whose effect comes when it ends (a short task that asks an API to scale something
-	// by one) is judged at its end: judged at its start it seemed to do nothing, and the
-	// controller asked for 100 of them a tick.
+	// by one) is judged just after its end, once the model is sure of that end effect (twice its
+	// standard error): judged at its start it seemed to do nothing, and the controller asked for
+	// MaxPerTick of them a tick.
 	r.horizon = r.lag
 	if life := min(r.life, cfg.Coincidence); math.Abs(r.run)*float64(life) > math.Abs(r.start) {
 		r.horizon = r.lag + life - 1
