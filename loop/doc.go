@@ -48,7 +48,9 @@
 //     metric too low and ask for too many warmers). For each kind that
 //     exists, it takes the predicted gap to the target at that kind's coincidence point (the
 //     first tick a unit launched now would act, plus Coincidence-1 ticks of its life) and
-//     divides it by what one unit does by then. The kind that moves the metric the right way
+//     divides it by what one unit does by then (for a unit whose effect comes when it ends,
+//     such as a task that asks an API to scale an app by one, just after its end, once the
+//     model is sure of that end effect). The kind that moves the metric the right way
 //     most per unit is asked for round(gap / per-unit effect) units, bounded by MaxPerTick and
 //     by MaxInFlight minus what is in flight. Inside the Tolerance band it does nothing.
 //
