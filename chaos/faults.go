@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"syscall"
 	"time"
 )
@@ -183,11 +184,14 @@ func (in *Injector) Inject(ctx context.Context, kind string) Fault {
 			f.Lost = out.Lost
 		}
 	case FaultStarve:
-		if _, err = c.Post(ctx, c.MasterURL()+"/admin/resources?spec=cpus:0;mem:0;disk:0"); err != nil {
+		// The spec is query-escaped: Go's servers drop a query pair holding a raw ';', so an
+		// unescaped spec arrived empty (the agent lost its resources until the next master
+		// restart, and "starvation" became minutes-long stalls).
+		if _, err = c.Post(ctx, c.MasterURL()+"/admin/resources?spec="+url.QueryEscape("cpus:0;mem:0;disk:0")); err != nil {
 			break
 		}
 		in.sleep(ctx, time.Duration(4000+in.rng.IntN(6000))*time.Millisecond)
-		_, err = c.Post(ctx, c.MasterURL()+"/admin/resources?spec="+c.Cfg.Resources)
+		_, err = c.Post(ctx, c.MasterURL()+"/admin/resources?spec="+url.QueryEscape(c.Cfg.Resources))
 	case FaultMetricFail, FaultMetricHang:
 		mode := "fail"
 		if kind == FaultMetricHang {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"path/filepath"
 	"sync"
 	"time"
@@ -215,10 +216,12 @@ func abs(x float64) float64 {
 // drainCheck: no task left counted as running after it ended.
 func drainCheck(ctx context.Context, c *Cluster, log hclog.Logger) []Violation {
 	var out []Violation
-	if _, err := c.Post(ctx, c.MasterURL()+"/admin/resources?spec=cpus:0;mem:0;disk:0"); err != nil {
+	if _, err := c.Post(ctx, c.MasterURL()+"/admin/resources?spec="+url.QueryEscape("cpus:0;mem:0;disk:0")); err != nil {
 		return []Violation{{Check: "ledger-vs-master", At: time.Now(), Detail: "could not starve the agent to settle: " + err.Error()}}
 	}
-	defer func() { _, _ = c.Post(context.Background(), c.MasterURL()+"/admin/resources?spec="+c.Cfg.Resources) }()
+	defer func() {
+		_, _ = c.Post(context.Background(), c.MasterURL()+"/admin/resources?spec="+url.QueryEscape(c.Cfg.Resources))
+	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if st, err := c.MasterState(ctx); err == nil && len(st.Tasks) == 0 {

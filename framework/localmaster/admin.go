@@ -2,7 +2,9 @@ package localmaster
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 )
@@ -12,14 +14,26 @@ func (m *Master) handleAdminResources(w http.ResponseWriter, r *http.Request) {
 	if !adminPost(w, r) {
 		return
 	}
-	if err := m.SetResources(r.URL.Query().Get("spec")); err != nil {
+	// Go's URL parsing drops a query pair holding a raw ';' (cpus:0;mem:0 as users type it),
+	// which left the spec empty and took every resource away; the raw query is read instead.
+	spec := r.URL.Query().Get("spec")
+	if raw, ok := strings.CutPrefix(r.URL.RawQuery, "spec="); spec == "" && ok {
+		if v, err := url.QueryUnescape(raw); err == nil {
+			spec = v
+		}
+	}
+	if spec == "" {
+		writeText(w, http.StatusBadRequest, "spec: required (e.g. spec=cpus:0;mem:0)")
+		return
+	}
+	if err := m.SetResources(spec); err != nil {
 		writeText(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	m.mu.Lock()
-	spec := m.total.String()
+	now := m.total.String()
 	m.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]string{"resources": spec})
+	writeJSON(w, http.StatusOK, map[string]string{"resources": now})
 }
 
 // POST /admin/lose-tasks?n=N kills -9 up to N running tasks (oldest first) and reports each
