@@ -91,6 +91,8 @@
 // drift itself carried the metric away from the target: a drift that was growing (an arrival in
 // its rising phase) looks just like that, so such a probe is doubled too, until it reaches the
 // bound. With the drift carrying the metric toward the target, the units did it: settled.
+// A doubt is about the need it arose under (the metric too high, or too low): the larger probe
+// waits until that need is back, rather than pushing the metric the other way.
 // So a wrong-sign prior costs a few units, and a kind that cannot help is not escalated for
 // ever.
 //

@@ -42,3 +42,38 @@ func TestProbeAwayWhileErrorGrew(t *testing.T) {
 		})
 	}
 }
+
+// A doubt is about the need it arose under. A probe left in doubt whether consumers drain a
+// queue above its target (DoubtDir down) must not become a twice-as-large probe once the
+// queue is below its target and the consumers could only push it further away; the same doubt
+// with the queue above the target again does bring the larger probe.
+func TestDoubtOnlyProbesForItsOwnNeed(t *testing.T) {
+	tests := []struct {
+		name  string
+		pv    float64
+		units int
+	}{
+		{"queue below the target: no probe", 8, 0},
+		{"queue above the target: the doubled probe", 32, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			s := NewState()
+			// Arrivals raise the metric by 1 a tick; what a consumer (the warmer) does is in
+			// doubt (its last probe told nothing), so no kind is believed to help either way.
+			s.Theta = [nParams]float64{1, 0, 0, 0, 0, -1, 1}
+			s.Kinds[Warmer].Seen = 20
+			s.Kinds[Warmer].Lag, s.Kinds[Warmer].Life = 2, 6
+			s.Kinds[Warmer].Doubt, s.Kinds[Warmer].DoubtDir = 4, -1
+			s.Idle = int32(cfg.ProbeAfter)
+			s.Tick = 100
+			var f [2]flows
+			stuck := false
+			d := decide(&cfg, &s, &f, tc.pv, 20, &stuck)
+			if d.Warmers != tc.units {
+				t.Errorf("metric %.0f, target 20: %d warmers, want %d", tc.pv, d.Warmers, tc.units)
+			}
+		})
+	}
+}

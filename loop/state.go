@@ -54,6 +54,9 @@ type KindState struct {
 	// Doubt: units of the next probe of this kind, after a probe whose effect was lost in the
 	// metric's own motion (0 = not in doubt: no probe, or its answer was clear).
 	Doubt int32 `json:"doubt,omitempty"`
+	// DoubtDir: the way the metric had to move (+1 up, -1 down) when that doubt arose; the
+	// larger probe is for that same need (0: not known).
+	DoubtDir int8 `json:"doubt_dir,omitempty"`
 	// Reprobes: fruitless probing rounds of this kind since it last helped; each one doubles
 	// the idle time before the next round (bounded cost, never a deadlock).
 	Reprobes int32 `json:"reprobes,omitempty"`

@@ -350,6 +350,12 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 			if !cfg.has(k) || f[k].pending+f[k].running != 0 || (ks.Seen >= confirmUnits && ks.Doubt == 0 && !reprobe) {
 				continue
 			}
+			// A doubt is about helping with the need it arose under: a probe that left in doubt
+			// whether consumers drain a queue above its target is no reason to start twice as
+			// many on a queue below it (2, 4, 8 consumers drained it to empty in a chaos run).
+			if ks.Seen >= confirmUnits && ks.Doubt > 0 && ks.DoubtDir != 0 && ks.DoubtDir != dirOf(sp-pv) && !reprobe {
+				continue
+			}
 			setUnits(cfg, &d, k, float64(max(ks.Doubt, 1)), f)
 			if n := d.Warmers + d.Coolers; n > 0 {
 				s.Probe = Probe{Active: true, Kind: k, Units: int32(n), Tick: s.Tick, PV: pv, Base: s.Theta[pDrift] + s.Drift}
@@ -451,6 +457,18 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 		return
 	}
 	ks.Doubt = min(2*p.Units, limit)
+	ks.DoubtDir = dirOf(sp - p.PV)
+}
+
+// dirOf is the way a gap asks the metric to move: +1 up, -1 down, 0 none.
+func dirOf(gap float64) int8 {
+	switch {
+	case gap > 0:
+		return 1
+	case gap < 0:
+		return -1
+	}
+	return 0
 }
 
 // holdingLaunches is what the launches of the coming ticks will have done by a kind's
