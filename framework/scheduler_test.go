@@ -279,9 +279,15 @@ func TestDecline400KeepsSubscription(t *testing.T) {
 		}
 		return 0
 	}
-	r := startSched(t, testConfig(p.addr(), dir), "", nil, Hooks{})
+	cfg := testConfig(p.addr(), dir)
+	// Demand for tasks no offer fits (the agent has 4 cpus): offers come (the framework
+	// subscribes suppressed and REVIVEs on demand) and each one is declined.
+	cfg.Task = Resources{CPUs: 64, Mem: 16}
+	r := startSched(t, cfg, "", nil, Hooks{})
 	r.ready(t)
+	r.s.Demand(1, 0)
 	waitUntil(t, 5*time.Second, "a DECLINE", func() bool { return p.count(scheduler.Call_DECLINE) > 0 })
+	r.s.Demand(0, 0)
 	holds(t, 1500*time.Millisecond, "one subscription", func() bool {
 		fw := onlyFramework(t, m)
 		return fw.Connected && len(fw.Subscriptions) == 1
