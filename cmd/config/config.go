@@ -33,6 +33,7 @@ type Control struct {
 	Target  string   `env:"RELAY_TARGET" help:"Source of the target, same forms as --metric."`
 	Warmer  string   `env:"RELAY_WARMER" help:"Bash command of a warmer task (meant to raise the metric)."`
 	Cooler  string   `env:"RELAY_COOLER" help:"Bash command of a cooler task (meant to lower the metric), or 'kill' to kill running warmer tasks instead."`
+	Moves   string   `env:"RELAY_MOVES" default:"metric" enum:"metric,target" help:"Which source the warmer and cooler tasks move (${enum}): the metric (default), or the target, as in Relay's web-server example (metric = desired servers from the load, target = running instances; a warmer starts an instance)."`
 	Sources []string `env:"RELAY_SOURCES" sep:"none" name:"source" placeholder:"NAME=SPEC" help:"Named source usable in expr: specs (repeatable; in the env var, separate entries by newlines or ';;')."`
 
 	Delay         float64       `env:"RELAY_DELAY" default:"1" help:"Seconds between ticks."`

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
+	"time"
+
 	"bytes"
+	"github.com/relay-mesos/relay-mesos/loop"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,6 +67,25 @@ func TestAdvertiseDefault(t *testing.T) {
 	} {
 		if got := advertiseAddr(c.listen, c.adv); got != c.want {
 			t.Errorf("advertiseAddr(%q, %q) = %q, want %q", c.listen, c.adv, got, c.want)
+		}
+	}
+}
+
+// --moves target (Relay's web-server example: metric = desired servers, target = running
+// instances) hands the controller the running instances as what it moves and the desired count
+// as where to hold them; the default leaves them as they are.
+func TestMovesTarget(t *testing.T) {
+	src := loop.ReaderFunc(func(context.Context, time.Time) (loop.Sample, loop.Sample) {
+		return loop.Sample{Value: 7, OK: true}, loop.Sample{Value: 3, OK: true} // desired 7, running 3
+	})
+	tests := []struct {
+		moves      string
+		pv, target float64
+	}{{"metric", 7, 3}, {"target", 3, 7}}
+	for _, tc := range tests {
+		pv, sp := moved(tc.moves, src).Read(context.Background(), time.Time{})
+		if pv.Value != tc.pv || sp.Value != tc.target {
+			t.Errorf("--moves %s: controller sees metric %v, target %v; want %v, %v", tc.moves, pv.Value, sp.Value, tc.pv, tc.target)
 		}
 	}
 }

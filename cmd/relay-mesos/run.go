@@ -165,7 +165,7 @@ func runReplica(ctx context.Context, c *config.Run, log hclog.Logger) error {
 		ExitOnLeadershipLoss: c.ExitOnLeadershipLoss, FailoverDrill: c.FailoverDrill, MasterURL: fcfg.Master,
 	}, replica.Parts{
 		Loop: lcfg, Runner: loop.RunnerConfig{Delay: c.TickDelay(), SourceTimeout: timeout},
-		Framework: fcfg, Reader: sources, Store: store, Elect: elect, Metrics: m, Sources: sources,
+		Framework: fcfg, Reader: moved(c.Moves, sources), Store: store, Elect: elect, Metrics: m, Sources: sources,
 	}, log)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errConfig, err)
@@ -323,4 +323,18 @@ func mesosLocal(ctx context.Context, c *config.MesosLocal, log hclog.Logger) err
 	}
 	log.Info("mesos_local_listening", "url", lm.URL(), "resources", c.Resources, "work_dir", c.WorkDir, "admin", c.Admin, "pid", strconv.Itoa(os.Getpid()))
 	return lm.Run(ctx)
+}
+
+// moved returns the reader the controller ticks on. The controller holds what the tasks move at
+// the other one; with --moves target (Relay's web-server example: metric = desired servers,
+// target = running instances) the two are handed to it swapped, so the running instances are
+// what it moves and the desired count is where it holds them.
+func moved(moves string, r loop.Reader) loop.Reader {
+	if moves != "target" {
+		return r
+	}
+	return loop.ReaderFunc(func(ctx context.Context, now time.Time) (loop.Sample, loop.Sample) {
+		metric, target := r.Read(ctx, now)
+		return target, metric
+	})
 }

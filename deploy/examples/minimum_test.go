@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// Example 5: a guaranteed minimum. target = max(2, ceil(load / 10)): with no load two
-// instances still run; with load they follow it; when it goes, they come back to two.
+// Example 5: a guaranteed minimum. metric = max(2, ceil(load / 10)), target = the running
+// instances, RELAY_MOVES=target: with no load two instances still run; with load they follow
+// it; when it goes, they come back to two.
 func TestExampleMinimum(t *testing.T) {
 	fullOnly(t)
 	tmp := t.TempDir()

@@ -6,9 +6,11 @@ import (
 	"time"
 )
 
-// Example 4: web servers scaled through a Marathon-compatible API follow the load: target =
-// ceil(load / 10) instances, metric = the app's tasksRunning, warmer/cooler = scale.sh
-// up/down (a PUT of instances ± 1).
+// Example 4: web servers scaled through a Marathon-compatible API follow the load, written as
+// Relay users wrote it: metric = desired servers (ceil(load / 10)), target = the app's
+// tasksRunning, RELAY_MOVES=target (the tasks move the target); warmer/cooler = scale.sh
+// up/down (a PUT of instances ± 1). The history shows what the controller holds: the running
+// instances as its metric, the desired count as its target.
 func TestExampleWebservers(t *testing.T) {
 	fullOnly(t)
 	tmp := t.TempDir()
