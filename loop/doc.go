@@ -37,8 +37,14 @@
 //     (a first batch of consumers draining a queue to empty), is a bound too: the model moves
 //     to explain it but gains no confidence from it, so the next moves away from the wall set
 //     the effect per unit right rather than leaving it low (which made every recovery after a
-//     starved window ask for too many units). Predictions are clipped at a known wall, so
-//     units already in flight that would push past it are not mistaken for a reserve.
+//     starved window ask for too many units). A movement that set a new extreme but fell
+//     clearly short of what the model expected, and left it at once (a batch emptied the queue
+//     and the arrivals refilled it the next tick), may have been cut by a wall never seen
+//     before: it is held back, learned once the metric goes past that extreme, and dropped if
+//     the metric comes back to exactly that value (a wall) or after Lookback ticks. Learned
+//     at once, one such tick set a consumer's effect 13% low for over a hundred ticks, and
+//     the recovery after the next starved window overshot. Predictions are clipped at a known
+//     wall, so units already in flight that would push past it are not mistaken for a reserve.
 //
 //  4. It predicts, then decides. With what is already in flight (pending units start after
 //     the lag counted from their launch, running units end after the life counted from their

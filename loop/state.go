@@ -110,6 +110,12 @@ type State struct {
 	WallLo bool `json:"wall_lo"`
 	// Held is the last tick's movement, learned from at the next tick.
 	Held Sample1 `json:"held"`
+	// Record holds, per side ([0] high, [1] low), a movement that set a new extreme and fell
+	// clearly short of what the model expected, then left it: the first touch of a wall (a
+	// queue drained to empty and refilled at once) looks just like that. It is learned late,
+	// once the metric goes past that extreme (no wall there), and dropped if the metric comes
+	// back to exactly that value (a wall) or after Lookback ticks.
+	Record [2]Sample1 `json:"record,omitempty"`
 	// Idle counts ticks since the last tick that asked for units.
 	Idle int32 `json:"idle"`
 	// Kinds: [Warmer], [Cooler].
@@ -136,6 +142,8 @@ type Sample1 struct {
 	// before the probe (the drift is held, not learned, for that tick).
 	Probe bool    `json:"probe,omitempty"`
 	Base  float64 `json:"base,omitempty"`
+	// Tick is the tick the movement ended on (kept for Record).
+	Tick int64 `json:"tick,omitempty"`
 }
 
 // NewState returns the state of a controller that has seen nothing: its model is the original
@@ -173,6 +181,11 @@ func UnmarshalState(b []byte) (State, error) {
 	for _, v := range s.Theta {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return State{}, fmt.Errorf("%w: model holds %v", ErrState, v)
+		}
+	}
+	for _, r := range s.Record {
+		if r.OK && (!finite(r.Y) || !finite(r.PV) || !finite(r.Base)) {
+			return State{}, fmt.Errorf("%w: held record does not hold together", ErrState)
 		}
 	}
 	if !finite(s.Noise) || s.Noise < 0 || s.Probe.Kind != Warmer && s.Probe.Kind != Cooler || !finite(s.Probe.PV) || !finite(s.Probe.Base) || !finite(s.Probe.Dev) {

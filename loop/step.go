@@ -36,18 +36,25 @@ func Step(cfg *Config, s *State, in Input) Decision {
 	pv := in.Metric.Value
 	// The model learns each tick's movement one tick late: only the next metric tells whether
 	// a new extreme was a wall (the metric stays exactly there) or just a high point.
+	if pvOK {
+		settleRecords(cfg, s, pv)
+	}
 	if s.Held.OK {
 		h := &s.Held
 		top := h.AtHi || (h.NewHi && pvOK && pv == h.PV)
 		bottom := h.AtLo || (h.NewLo && pvOK && pv == h.PV)
-		learnModel(cfg, s, h, top, bottom)
+		if side := shortAtRecord(s, h, pv); side >= 0 && pvOK {
+			s.Record[side] = *h
+		} else {
+			learnModel(cfg, s, h, top, bottom)
+		}
 		h.OK = false
 	}
 	surprised := false
 	if learn && pvOK && s.PrevOK {
 		h := &s.Held
 		regressors(&h.X, &f)
-		h.Y, h.PV, h.OK = pv-s.PrevPV, pv, true
+		h.Y, h.PV, h.OK, h.Tick = pv-s.PrevPV, pv, true, t
 		h.Probe, h.Base = s.Probe.Active, s.Probe.Base
 		// The metric moved far from what the model expects with units acting: wait a tick to
 		// learn from it rather than act on a model it has just contradicted. The recent
@@ -217,6 +224,53 @@ func learnModel(cfg *Config, s *State, h *Sample1, top, bottom bool) {
 	}
 	resid := y - dot(&s.Theta, x)
 	s.Drift += cfg.DriftGain * (resid - s.Drift)
+}
+
+// shortAtRecord reports the side (0 high, 1 low; -1 none) of a movement that set a new extreme
+// with units acting, fell clearly short of what the model expected (by a quarter of it and by
+// three times the metric's unexplained noise), and was followed at once by a move back (pv, the
+// next metric): it may have been cut by a wall that the metric then left.
+func shortAtRecord(s *State, h *Sample1, pv float64) int {
+	x, y := &h.X, h.Y
+	if x[pWarmRun]+x[pWarmStart]+x[pCoolRun]+x[pCoolStart] <= 0 {
+		return -1
+	}
+	yhat := dot(&s.Theta, x)
+	short := math.Max(0.25*math.Abs(yhat), 3*math.Sqrt(s.Noise))
+	switch {
+	case h.NewHi && y > 0 && yhat > y+short && pv < h.PV:
+		return 0
+	case h.NewLo && y < 0 && yhat < y-short && pv > h.PV:
+		return 1
+	}
+	return -1
+}
+
+// settleRecords decides what the held records were, given this tick's metric: the metric went
+// past one (no wall there: it was an ordinary movement, learned now), or came back to exactly
+// it (a wall: the movement only bounds the effect, and the wall is noted), or neither for
+// Lookback ticks (dropped).
+func settleRecords(cfg *Config, s *State, pv float64) {
+	for side := range s.Record {
+		r := &s.Record[side]
+		if !r.OK {
+			continue
+		}
+		past := (side == 0 && pv > r.PV) || (side == 1 && pv < r.PV)
+		switch {
+		case past:
+			learnModel(cfg, s, r, false, false)
+		case pv == r.PV:
+			if side == 0 {
+				s.WallHi = true
+			} else {
+				s.WallLo = true
+			}
+		case s.Tick-r.Tick <= int64(cfg.Lookback):
+			continue
+		}
+		*r = Sample1{}
+	}
 }
 
 // response holds a kind's learned per-tick effects and timing for one decision.
