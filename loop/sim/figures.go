@@ -55,7 +55,7 @@ func Compute(s *Scenario, rows []Row) Figures {
 	for i, r := range rows {
 		e := r.SP - r.PV
 		f.IAE += math.Abs(e)
-		f.Cost += r.WarmersGranted + r.CoolersGranted
+		f.Cost = addSat(addSat(f.Cost, r.WarmersGranted), r.CoolersGranted)
 		// Overshoot per target step.
 		if i == 0 || r.SP != rows[i-1].SP {
 			if inSeg {
@@ -118,4 +118,12 @@ func trackingBand(rows []Row, t, r int) float64 {
 		b = math.Max(b, math.Abs(rows[t].SP-rows[t-j].SP))
 	}
 	return b
+}
+
+// addSat adds two non-negative counts, stopping at math.MaxInt rather than wrapping.
+func addSat(a, b int) int {
+	if b > math.MaxInt-a {
+		return math.MaxInt
+	}
+	return a + b
 }

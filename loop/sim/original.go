@@ -48,7 +48,26 @@ func (o *Original) Step(sp, pv float64) int {
 	for _, v := range o.window {
 		sum += v
 	}
-	return int(math.RoundToEven(e - w*(sum/float64(len(o.window)))))
+	return clampMV(math.RoundToEven(e - w*(sum/float64(len(o.window)))))
+}
+
+// maxMV bounds the original's MV. Python's integers have no bound, and a diverging run of the
+// original reaches MVs past what a Go int holds (converting such a float is undefined: on amd64
+// it gave math.MinInt64, which made a cost of 9e18 units wrap to a negative number and the
+// cost target min(original, 1.25*reference) wrongly tight). 2^50 units a tick is far past any
+// cluster; a run that asks for it has long diverged.
+const maxMV = 1 << 50
+
+func clampMV(v float64) int {
+	switch {
+	case math.IsNaN(v):
+		return 0
+	case v > maxMV:
+		return maxMV
+	case v < -maxMV:
+		return -maxMV
+	}
+	return int(v)
 }
 
 // rampPlan is create_ramp_plan(err, ramp)'s values until it yields only zeros. With ramp 1 it is

@@ -428,3 +428,29 @@ func TestPostStarveMovingTarget(t *testing.T) {
 		})
 	}
 }
+
+// TestDivergingOriginalKeepsAHugeCost: the original Relay diverges on a lagging queue (its MV
+// grows about 2.5x every three ticks); Python's integers hold that, a Go int did not: the cost
+// wrapped to a negative number, and the cost target max(original, 1.25*reference) fell to the
+// reference's alone. Its MV and its cost now stop at large bounds instead of wrapping.
+func TestDivergingOriginalKeepsAHugeCost(t *testing.T) {
+	s := mustParse(t, `{"ticks":150,"target":{"type":"constant","value":27},
+		"plant":{"type":"queue","initial":8,"arrival_per_tick":4,"items_per_run":3,"run_lifetime_ticks":1,"lag_ticks":8,"metric_sign":1},
+		"relay":{"lookback":30,"ramp":1,"warmer":true,"cooler":true}}`)
+	rows, err := Run(s, OriginalRelay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Compute(s, rows)
+	if f.Cost < 1<<50 {
+		t.Errorf("original's cost %d, want at least 2^50 (it diverges)", f.Cost)
+	}
+	for _, r := range rows {
+		if r.WarmersGranted < 0 || r.CoolersGranted < 0 {
+			t.Fatalf("tick %d: negative grant %d/%d", r.Tick, r.WarmersGranted, r.CoolersGranted)
+		}
+	}
+	if got := addSat(math.MaxInt-1, 5); got != math.MaxInt {
+		t.Errorf("addSat wrapped: %d", got)
+	}
+}
