@@ -45,6 +45,10 @@
 //     at once, one such tick set a consumer's effect 13% low for over a hundred ticks, and
 //     the recovery after the next starved window overshot. Predictions are clipped at a known
 //     wall, so units already in flight that would push past it are not mistaken for a reserve.
+//     A unit that would start against a wall it pushes toward, with the target on the other
+//     side (a consumer started on a queue predicted to be still empty when it starts), would
+//     drain nothing for part of its life: it is launched later, once the metric is predicted
+//     off the wall when it starts.
 //
 //  4. It predicts, then decides. With what is already in flight (pending units start after
 //     the lag counted from their launch, running units end after the life counted from their

@@ -1,0 +1,58 @@
+package loop
+
+import (
+	"testing"
+	"time"
+)
+
+// TestNoConsumersStartedOnAQueueStillEmptyWhenTheyStart: 30 consumers (each drains 1 item a
+// tick) are running on a queue they have drained to empty, 20 items below its target, and end in
+// two ticks; the arrivals (10 a tick) will then lift the queue past the target before a consumer
+// launched now would end.
+// A consumer launched now would start on the empty queue and drain nothing for its first ticks:
+// the controller waits until the queue is predicted to hold items when a new consumer starts.
+// (The live demo launched 1 to 6 consumers a tick on its empty queue.)
+func TestNoConsumersStartedOnAQueueStillEmptyWhenTheyStart(t *testing.T) {
+	tests := []struct {
+		name    string
+		pv      float64
+		wantNew bool
+	}{
+		{"empty queue: wait", 0, false},
+		{"queue that still holds items when they start: act", 40, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Delay = time.Second
+			c := New(cfg)
+			s := NewState()
+			s.Tick = 200
+			s.Theta = [nParams]float64{10, -1, 0, 0, 0, 0, 0}
+			for i := range s.Cov {
+				s.Cov[i] = 0
+			}
+			for i := 0; i < nParams; i++ {
+				s.Cov[i*nParams+i] = 1e-4
+			}
+			s.Noise = 0.1
+			s.Hi, s.Lo, s.HasSeen, s.WallLo = 150, 0, true, true
+			s.PrevPV, s.PrevOK = tc.pv, true
+			w := &s.Kinds[Warmer]
+			w.Lag, w.Life, w.Units, w.Seen = 1, 10, 300, 3000
+			// 30 consumers started 8 ticks before the tick stepped below: they end two ticks after it.
+			w.Launched[ringAt(s.Tick-8)] = 30
+			w.Started[ringAt(s.Tick-7)] = 30
+			w.PrevRunning = 30
+			c.Restore(s)
+			d := c.Step(Input{
+				Metric: Sample{Value: tc.pv, OK: true},
+				Target: Sample{Value: 20, OK: true},
+				Ledger: Ledger{Warmer: KindCounts{Running: 30}},
+			})
+			if got := d.Warmers > 0; got != tc.wantNew {
+				t.Errorf("queue %.0f, target 20, 30 consumers ending in 2 ticks: launched %d consumers", tc.pv, d.Warmers)
+			}
+		})
+	}
+}
