@@ -80,6 +80,9 @@
 // is, it probes a kind not yet seen working (its sign may be the opposite of its name: a
 // consumer task named the warmer lowers a metric that is the queue's size). A tick on which
 // the error grows while no kind is believed to close it counts four times toward ProbeAfter.
+// A kind counts as seen working only from ticks the model learned from: ticks censored at a
+// wall (producers whose items running consumers took at once from an empty queue) do not count,
+// so such a kind is still probed rather than written off unseen.
 //
 // Why a wrong belief does not turn into a flood: at a wall every tick is censored, so the model
 // alone cannot learn that the units it sends there do not help. If units of the kind chosen to
@@ -98,7 +101,8 @@
 // bounds; a probe of that size that still tells nothing ends the probing of that kind. A
 // probe that stood out, or after which the controller acts on what it learned, ends the doubt,
 // except one that seemed to push the metric away from the target while the error grew and the
-// drift itself carried the metric away from the target: a drift that was growing (an arrival in
+// drift itself carried the metric away from the target, far enough to matter (over the probe's
+// ticks at least a quarter of the probe's departure): a drift that was growing (an arrival in
 // its rising phase) looks just like that, so such a probe is doubled too, until it reaches the
 // bound. With the drift carrying the metric toward the target, the units did it: settled.
 // A doubt is about the need it arose under (the metric too high, or too low): the larger probe

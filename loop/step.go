@@ -191,8 +191,6 @@ func observe(cfg *Config, s *State, k Kind, t int64, c KindCounts, cooler flows,
 func learnModel(cfg *Config, s *State, h *Sample1, top, bottom bool) {
 	x, y := &h.X, h.Y
 	yhat := dot(&s.Theta, x)
-	s.Kinds[Warmer].Seen += x[pWarmStart] + x[pWarmRun]
-	s.Kinds[Cooler].Seen += x[pCoolStart] + x[pCoolRun]
 	// Only units acting at that tick can press the metric against a wall: an expectation from
 	// the drift or from ends alone (often a rounding-size number) is no evidence of one.
 	// And it must have moved clearly less than expected (a quarter of the expected move), not
@@ -210,6 +208,11 @@ func learnModel(cfg *Config, s *State, h *Sample1, top, bottom bool) {
 	// A movement toward a wall that ended against it, larger than the model expected, only says
 	// the effect was at least that large: a queue drained to empty drained less than the units
 	// could. Learned as a bound, not as a measurement.
+	// Only a tick learned from counts as having seen the units act: a kind whose every tick was
+	// censored at a wall (coolers adding items that running consumers took at once from an
+	// empty queue) has not been seen working, and must still be probed.
+	s.Kinds[Warmer].Seen += x[pWarmStart] + x[pWarmRun]
+	s.Kinds[Cooler].Seen += x[pCoolStart] + x[pCoolRun]
 	bound := acting && ((top && y > 0 && yhat < y) || (bottom && y < 0 && yhat > y))
 	if e := y - yhat - s.Drift; finite(e) {
 		s.Noise += noiseGain * (e*e - s.Noise)
@@ -514,7 +517,11 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 	// queue ever further below its target: 1, 2, 4, 8, 16 consumers).
 	away := math.Signbit(p.Dev) != math.Signbit(sp-p.PV)
 	grew := math.Abs(sp-pv) > math.Abs(sp-p.PV)+math.Max(1, cfg.Tolerance)
-	driftAway := p.Base != 0 && math.Signbit(p.Base) != math.Signbit(sp-p.PV)
+	// And a drift large enough to be that confound: over the probe's ticks it moves the metric
+	// at least a quarter as far as the probe seemed to (a drift of 0.01 a tick, the model's
+	// rounding on a queue with no arrivals, doubled cooler probes to 1000 units while each one
+	// pushed the metric 5 units a cooler further from its target).
+	driftAway := p.Base != 0 && math.Signbit(p.Base) != math.Signbit(sp-p.PV) && math.Abs(p.Base)*n0 >= 0.25*math.Abs(p.Dev)
 	if math.Abs(p.Dev) >= clear && !(away && grew && driftAway && p.Units < limit) {
 		ks.Doubt = 0
 		return

@@ -283,3 +283,46 @@ func TestCoarseConsumerNotLaunchedBelowTarget(t *testing.T) {
 		t.Errorf("IAE %.0f, want <= 1.1 x the reference's %.0f", f.IAE, fr.IAE)
 	}
 }
+
+// TestAKindSeenOnlyAgainstAWallIsStillProbed: the first consumers (named the warmer, which by
+// its name raises the metric) empty a queue with no arrivals, 32 items below its target, and the
+// coolers (producers, 3 items each) launched meanwhile are taken at once by the consumers still
+// running: every tick the coolers acted was censored at the empty queue's wall. They have not
+// been seen working, so they must still be probed; they were counted as seen, and nothing was
+// done for 420 ticks (a deadlock).
+func TestAKindSeenOnlyAgainstAWallIsStillProbed(t *testing.T) {
+	s := mustParse(t, `{"ticks":450,"target":{"type":"sine","mean":40.5,"amp":11.5,"period":113},
+		"plant":{"type":"queue","initial":8,"arrival_per_tick":0,"items_per_run":3,"run_lifetime_ticks":11,"lag_ticks":20,"metric_sign":1},
+		"supply":{"max_units_per_tick":30},"relay":{"warmer":true,"cooler":true}}`)
+	rows, err := Run(s, Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Compute(s, rows)
+	if f.Deadlock {
+		t.Errorf("deadlock from tick %d (queue %.0f, target %.0f)", f.DeadlockAt, rows[f.DeadlockAt].State, rows[f.DeadlockAt].SP)
+	}
+	if last := rows[len(rows)-1]; math.Abs(last.PV-last.SP) > 15 {
+		t.Errorf("at the end the queue is %.0f, target %.1f", last.PV, last.SP)
+	}
+}
+
+// TestProbesOfAKindThatOnlyPushesAwayStayFew: a queue with no arrivals and no consumers, 98
+// items above its target, and only a cooler (a producer): nothing can bring it down, and every
+// cooler makes it worse. The controller may probe the cooler in case its name is wrong, but a
+// probe that clearly pushed the metric away settles it: a drift of 0.01 a tick (the model's
+// rounding) was taken for a confound that could hide the probe's answer, and the probes
+// doubled to 1000 coolers a tick.
+func TestProbesOfAKindThatOnlyPushesAwayStayFew(t *testing.T) {
+	s := mustParse(t, `{"ticks":500,"target":{"type":"square","low":-20,"high":-17,"period":204},
+		"plant":{"type":"queue","initial":49,"arrival_per_tick":0,"items_per_run":5,"run_lifetime_ticks":5,"lag_ticks":3,"metric_sign":-1},
+		"relay":{"warmer":false,"cooler":true}}`)
+	rows, err := Run(s, Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Compute(s, rows)
+	if f.Cost > 10 {
+		t.Errorf("%d coolers launched; each one pushed the queue further from its target", f.Cost)
+	}
+}
