@@ -177,16 +177,33 @@ func (h HA) Validate() error {
 	return nil
 }
 
+// Tracing is the per-tick controller trace (loop.Trace). Only the leader ticks, so only the
+// leader writes; every replica writes its own file (give each its own path, e.g. with
+// $MESOS_TASK_ID or $HOST in it).
+type Tracing struct {
+	TraceFile     string `env:"RELAY_TRACE_FILE" placeholder:"FILE" help:"Write one JSON line per tick (what the controller saw, decided and learned) to this file; its directory must exist. Each replica needs its own path. Empty: no trace."`
+	TraceMaxBytes int64  `env:"RELAY_TRACE_MAX_BYTES" default:"67108864" help:"Size at which the trace file is renamed to FILE.1 (replacing an older one) and a new FILE started: at most twice this on disk."`
+}
+
+// Validate rejects values that cannot work, naming the flag.
+func (t Tracing) Validate() error {
+	if t.TraceMaxBytes <= 0 {
+		return fmt.Errorf("--trace-max-bytes (RELAY_TRACE_MAX_BYTES) must be > 0, got %d", t.TraceMaxBytes)
+	}
+	return nil
+}
+
 // Run is the replica.
 type Run struct {
 	Control `embed:""`
 	Mesos   `embed:""`
 	HA      `embed:""`
+	Tracing `embed:""`
 }
 
 // Validate checks every group.
 func (r *Run) Validate() error {
-	for _, v := range []interface{ Validate() error }{r.Control, r.Mesos, r.HA} {
+	for _, v := range []interface{ Validate() error }{r.Control, r.Mesos, r.HA, r.Tracing} {
 		if err := v.Validate(); err != nil {
 			return err
 		}
@@ -198,6 +215,7 @@ func (r *Run) Validate() error {
 type Simulate struct {
 	Scenario string `required:"" type:"existingfile" help:"Scenario file (../shared/scenarios/FORMAT.md)."`
 	Plot     string `help:"Also draw SP, PV and actions to this PNG file."`
+	Trace    string `placeholder:"FILE" help:"Also write the controller's per-tick trace (JSON lines, as run --trace-file writes it) to this file, replacing it."`
 }
 
 // BenchControl runs scenario directories.

@@ -38,6 +38,7 @@ func TestEnvVarsMatchTheRelayNames(t *testing.T) {
 		"RELAY_MESOS_DOCKER_PARAMETERS": "--docker-parameters", "RELAY_MESOS_VOLUMES": "--volumes",
 		"RELAY_MESOS_MAX_FAILURES": "--max-failures", "RELAY_MESOS_ZK": "--zk", "RELAY_MESOS_LISTEN": "--listen",
 		"RELAY_MESOS_ZK_AUTH_FILE": "--zk-auth-file", "RELAY_SOURCES": "--source",
+		"RELAY_TRACE_FILE": "--trace-file", "RELAY_TRACE_MAX_BYTES": "--trace-max-bytes",
 	} {
 		if got[env] != flag {
 			t.Errorf("%s maps to %q, want %q", env, got[env], flag)
@@ -85,6 +86,8 @@ func TestBadValuesAreRejectedNamingTheFlag(t *testing.T) {
 		{"bad zk", nil, []string{"--zk", "localhost:2181"}, "--zk"},
 		{"bad source", nil, []string{"--source", "nameonly"}, "--source"},
 		{"bad delay text", nil, []string{"--delay", "soon"}, "--delay"},
+		{"zero trace max bytes", nil, []string{"--trace-max-bytes", "0"}, "--trace-max-bytes"},
+		{"negative trace max bytes", map[string]string{"RELAY_TRACE_MAX_BYTES": "-5"}, nil, "--trace-max-bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parse(t, tc.env, append(append([]string{}, base...), tc.args...)...)
@@ -103,5 +106,26 @@ func TestSourcesFromEnvSplitOnNewlinesAndDoubleSemicolons(t *testing.T) {
 	got := strings.Join(cli.Run.SourceList(), "|")
 	if got != "a=1|b=sine:mean=1,amp=2|c=expr:a+b" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+func TestTraceFlags(t *testing.T) {
+	cli, err := parse(t, nil, base...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cli.Run.TraceFile != "" || cli.Run.TraceMaxBytes != 64<<20 {
+		t.Fatalf("defaults: file %q, max bytes %d; want no trace and 64 MiB", cli.Run.TraceFile, cli.Run.TraceMaxBytes)
+	}
+	cli, err = parse(t, map[string]string{"RELAY_TRACE_FILE": "/var/log/relay/trace.jsonl", "RELAY_TRACE_MAX_BYTES": "1048576"}, base...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cli.Run.TraceFile != "/var/log/relay/trace.jsonl" || cli.Run.TraceMaxBytes != 1<<20 {
+		t.Fatalf("from the environment: %q %d", cli.Run.TraceFile, cli.Run.TraceMaxBytes)
+	}
+	cli, err = parse(t, nil, "simulate", "--scenario", "config_test.go", "--trace", "t.jsonl")
+	if err != nil || cli.Simulate.Trace != "t.jsonl" {
+		t.Fatalf("simulate --trace: %q %v", cli.Simulate.Trace, err)
 	}
 }

@@ -59,6 +59,18 @@ func runReplica(ctx context.Context, c *config.Run, log hclog.Logger) error {
 		return fmt.Errorf("%w: %v", errConfig, err)
 	}
 
+	trace, err := openTrace(c.Tracing, log)
+	if err != nil {
+		return err
+	}
+	if trace != nil {
+		defer func() {
+			if err := trace.Close(); err != nil {
+				log.Warn("trace_close_failed", "path", c.TraceFile, "error", err)
+			}
+		}()
+	}
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -166,6 +178,7 @@ func runReplica(ctx context.Context, c *config.Run, log hclog.Logger) error {
 	}, replica.Parts{
 		Loop: lcfg, Runner: loop.RunnerConfig{Delay: c.TickDelay(), SourceTimeout: timeout},
 		Framework: fcfg, Reader: moved(c.Moves, sources), Store: store, Elect: elect, Metrics: m, Sources: sources,
+		Trace: traceObserver(trace),
 	}, log)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errConfig, err)
@@ -195,6 +208,28 @@ func runReplica(ctx context.Context, c *config.Run, log hclog.Logger) error {
 		}
 	}
 	return first
+}
+
+// openTrace opens --trace-file, if set (nil, nil if not). A file that cannot be opened (its
+// directory missing, no permission) is a configuration error naming the flag.
+func openTrace(c config.Tracing, log hclog.Logger) (*loop.Trace, error) {
+	if c.TraceFile == "" {
+		return nil, nil
+	}
+	tr, err := loop.OpenTrace(c.TraceFile, c.TraceMaxBytes, log)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --trace-file (RELAY_TRACE_FILE): %v", errConfig, err)
+	}
+	log.Info("tracing", "path", c.TraceFile, "max_bytes", c.TraceMaxBytes)
+	return tr, nil
+}
+
+// traceObserver is the trace as the replica's observer: nil stays a nil interface.
+func traceObserver(t *loop.Trace) loop.Observer {
+	if t == nil {
+		return nil
+	}
+	return t
 }
 
 func wrapErr(where string, err error) error {

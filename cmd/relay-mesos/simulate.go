@@ -5,21 +5,42 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math"
 	"os"
 
 	"github.com/relay-mesos/relay-mesos/cmd/config"
+	"github.com/relay-mesos/relay-mesos/loop"
 	"github.com/relay-mesos/relay-mesos/loop/sim"
 )
 
 // simulate runs the project's controller against the scenario's simulated plant in virtual
 // time and prints one CSV row per tick; with --plot it also draws SP, PV and the actions to a
-// PNG. A malformed scenario is an error wrapping errConfig that names the field.
+// PNG, with --trace it writes the controller's trace (replacing the file, never rotated). A
+// malformed scenario is an error wrapping errConfig that names the field.
 func simulate(c *config.Simulate, stdout io.Writer) error {
 	s, err := sim.Load(c.Scenario)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errConfig, err)
 	}
-	rows, err := sim.Run(s, sim.Project)
+	var trace *loop.Trace
+	if c.Trace != "" {
+		if err := os.Remove(c.Trace); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("simulate: --trace: %w", err)
+		}
+		if trace, err = loop.OpenTrace(c.Trace, math.MaxInt64, nil); err != nil {
+			return fmt.Errorf("%w: --trace: %v", errConfig, err)
+		}
+	}
+	rows, err := sim.RunProject(s, traceObserver(trace))
+	if trace != nil {
+		failed := trace.Failures()
+		if cerr := trace.Close(); cerr != nil && err == nil {
+			err = cerr
+		} else if failed > 0 && err == nil {
+			err = fmt.Errorf("trace %s: %d ticks could not be written", c.Trace, failed)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("simulate %s: %w", c.Scenario, err)
 	}

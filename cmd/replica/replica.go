@@ -50,6 +50,7 @@ type Replica struct {
 	elect        Campaigner
 	metrics      *metrics.Metrics
 	sources      SourceStatuser
+	trace        loop.Observer
 	log          hclog.Logger
 
 	mu          sync.Mutex
@@ -73,6 +74,9 @@ type Parts struct {
 	Metrics   *metrics.Metrics
 	// Sources, if set, is shown in /status (misses per source).
 	Sources SourceStatuser
+	// Trace, if set, is told about every tick this replica runs as the leader (a loop.Trace
+	// for --trace-file). nil: none.
+	Trace loop.Observer
 }
 
 // SourceStatuser reports the metric and target sources' health (loop.Sources).
@@ -93,7 +97,7 @@ func New(cfg Config, p Parts, log hclog.Logger) (*Replica, error) {
 	}
 	return &Replica{
 		cfg: cfg, loopCfg: p.Loop, runnerCfg: p.Runner, frameworkCfg: p.Framework,
-		reader: p.Reader, store: p.Store, elect: p.Elect, metrics: p.Metrics, sources: p.Sources, log: log.Named("replica"),
+		reader: p.Reader, store: p.Store, elect: p.Elect, metrics: p.Metrics, sources: p.Sources, trace: p.Trace, log: log.Named("replica"),
 	}, nil
 }
 

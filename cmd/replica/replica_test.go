@@ -101,6 +101,12 @@ type node struct {
 }
 
 func (c *cluster) start(id string, mod ...func(*Config)) *node {
+	c.t.Helper()
+	return c.startWith(id, nil, mod...)
+}
+
+// startWith is start with a change to the replica's parts (nil: none).
+func (c *cluster) startWith(id string, parts func(*Parts), mod ...func(*Config)) *node {
 	t := c.t
 	t.Helper()
 	log := hclog.New(&hclog.LoggerOptions{Name: id, Level: hclog.Warn, Output: testWriter{t}})
@@ -121,12 +127,16 @@ func (c *cluster) start(id string, mod ...func(*Config)) *node {
 	reader := loop.ReaderFunc(func(context.Context, time.Time) (loop.Sample, loop.Sample) {
 		return loop.Sample{Value: float64(c.running()), OK: true}, loop.Sample{Value: 3, OK: true}
 	})
-	rep, err := New(cfg, Parts{
+	p := Parts{
 		Loop: lcfg, Runner: loop.RunnerConfig{Delay: 100 * time.Millisecond, SourceTimeout: 50 * time.Millisecond},
 		Framework: framework.Config{Master: c.master.URL(), Warmer: "sleep 60", Task: framework.Resources{CPUs: 0.1, Mem: 16},
 			HeartbeatMisses: 5, ReconcileWait: time.Second},
 		Reader: reader, Store: store, Elect: zkElect{zkc}, Metrics: m,
-	}, log)
+	}
+	if parts != nil {
+		parts(&p)
+	}
+	rep, err := New(cfg, p, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,6 +109,9 @@ func (r *Replica) lead(ctx context.Context, l Leadership) error {
 	obs := loop.ObserverFunc(func(rec *loop.TickRecord) {
 		r.observeTick(rec)
 		cp.Offer(rec.State)
+		if r.trace != nil {
+			r.trace.Tick(rec)
+		}
 	})
 	runner, err := loop.NewRunner(r.runnerCfg, ctrl, r.reader, sched, obs, nil, r.log)
 	if err != nil {

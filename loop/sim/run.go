@@ -150,9 +150,22 @@ func runProject(s *Scenario) ([]Row, error) {
 	return rows, err
 }
 
+// RunProject runs the scenario under the project's controller, like Run(s, Project), and tells
+// obs (nil: nobody) about every tick, as the runner of `relay-mesos run` would (a loop.Trace for
+// `simulate --trace`). The tick times are virtual: one second a tick from a fixed epoch.
+func RunProject(s *Scenario, obs loop.Observer) ([]Row, error) {
+	rows, _, err := runProjectObserved(s, obs)
+	return rows, err
+}
+
 // runProjectController is runProject that also returns the controller, for tests of what it
 // learned.
 func runProjectController(s *Scenario) ([]Row, *loop.Controller, error) {
+	return runProjectObserved(s, nil)
+}
+
+// runProjectObserved is runProjectController with an observer of the ticks (nil: none).
+func runProjectObserved(s *Scenario, obs loop.Observer) ([]Row, *loop.Controller, error) {
 	cfg := s.Controller
 	cfg.Delay = time.Second
 	ctrl := loop.New(cfg)
@@ -163,7 +176,7 @@ func runProjectController(s *Scenario) ([]Row, *loop.Controller, error) {
 	read := loop.ReaderFunc(func(context.Context, time.Time) (loop.Sample, loop.Sample) {
 		return loop.Sample{Value: pv, OK: true}, loop.Sample{Value: sp, OK: true}
 	})
-	r, err := loop.NewRunner(loop.RunnerConfig{Delay: time.Second, SourceTimeout: time.Second}, ctrl, read, act, nil, clock, hclog.NewNullLogger())
+	r, err := loop.NewRunner(loop.RunnerConfig{Delay: time.Second, SourceTimeout: time.Second}, ctrl, read, act, obs, clock, hclog.NewNullLogger())
 	if err != nil {
 		return nil, nil, fmt.Errorf("runner: %w", err)
 	}
