@@ -21,7 +21,8 @@ const DefaultTraceMaxBytes int64 = 64 << 20
 // "why did it launch 6 consumers at 17:10:04?" can be answered from the file. The fields, in
 // this order, with stable snake_case names:
 //
-//	time       the tick's time, RFC 3339 with nanoseconds
+//	time       the tick's time in the runner clock's zone, RFC 3339 with nanoseconds, fixed
+//	           width (times of one zone compare as text)
 //	tick       State.Tick after the tick (the controller's tick count)
 //	took_ms    how long the tick took (sources, controller, actuator), milliseconds
 //	metric     {"value", "ok"}: the metric read; value is null when ok is false (a miss)
@@ -232,7 +233,7 @@ func (t *Trace) Close() error {
 func appendTraceLine(b []byte, rec *TickRecord) []byte {
 	s, in, d, tm := &rec.State, &rec.Input, &rec.Decision, &rec.Terms
 	b = append(b, `{"time":"`...)
-	b = rec.Time.AppendFormat(b, time.RFC3339Nano)
+	b = rec.Time.AppendFormat(b, traceTimeFormat)
 	b = append(b, `","tick":`...)
 	b = strconv.AppendInt(b, s.Tick, 10)
 	b = append(b, `,"took_ms":`...)
@@ -318,6 +319,10 @@ func appendTraceLine(b []byte, rec *TickRecord) []byte {
 	b = append(b, "}}\n"...)
 	return b
 }
+
+// traceTimeFormat is RFC 3339 with a fixed nine-digit fraction (time.RFC3339Nano drops trailing
+// zeros), so the times of one zone sort and compare as text (jq: .time >= "2024-05-01T17:10").
+const traceTimeFormat = "2006-01-02T15:04:05.000000000Z07:00"
 
 // thetaNames name State.Theta's entries, in the order of the p* indexes.
 var thetaNames = [nParams]string{

@@ -169,6 +169,7 @@ func TestTraceWritesOneLinePerTickWithTheDecisionAndTheModel(t *testing.T) {
 func TestTraceFieldNamesAreTheDocumentedOnes(t *testing.T) {
 	var rec TickRecord
 	rec.State = NewState()
+	rec.Time = time.Date(2024, 5, 1, 17, 10, 4, 0, time.UTC)
 	var m map[string]any
 	line := appendTraceLine(nil, &rec)
 	if err := json.Unmarshal(line, &m); err != nil {
@@ -199,6 +200,9 @@ func TestTraceFieldNamesAreTheDocumentedOnes(t *testing.T) {
 	sort.Strings(want)
 	if !reflect.DeepEqual(keys, want) {
 		t.Fatalf("fields\n%v\nwant\n%v", keys, want)
+	}
+	if m["time"] != "2024-05-01T17:10:04.000000000Z" {
+		t.Fatalf("time %q, want fixed-width RFC 3339 (times must compare as text)", m["time"])
 	}
 	if m["hi"] != nil || m["metric"].(map[string]any)["value"] != nil {
 		t.Fatalf("before any metric, hi and a missed metric's value must be null: %s", line)

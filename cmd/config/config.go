@@ -181,7 +181,7 @@ func (h HA) Validate() error {
 // leader writes; every replica writes its own file (give each its own path, e.g. with
 // $MESOS_TASK_ID or $HOST in it).
 type Tracing struct {
-	TraceFile     string `env:"RELAY_TRACE_FILE" placeholder:"FILE" help:"Write one JSON line per tick (what the controller saw, decided and learned) to this file; its directory must exist. Each replica needs its own path. Empty: no trace."`
+	TraceFile     string `env:"RELAY_TRACE_FILE" placeholder:"FILE" help:"Write one JSON line per tick (what the controller saw, decided and learned) to this file; its directory must exist. $VAR and $${VAR} are expanded from the environment: each replica needs its own path (trace-$MESOS_TASK_ID.jsonl). Empty: no trace."`
 	TraceMaxBytes int64  `env:"RELAY_TRACE_MAX_BYTES" default:"67108864" help:"Size at which the trace file is renamed to FILE.1 (replacing an older one) and a new FILE started: at most twice this on disk."`
 }
 

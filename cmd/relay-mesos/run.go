@@ -66,7 +66,7 @@ func runReplica(ctx context.Context, c *config.Run, log hclog.Logger) error {
 	if trace != nil {
 		defer func() {
 			if err := trace.Close(); err != nil {
-				log.Warn("trace_close_failed", "path", c.TraceFile, "error", err)
+				log.Warn("trace_close_failed", "path", trace.Path(), "error", err)
 			}
 		}()
 	}
@@ -210,17 +210,30 @@ func runReplica(ctx context.Context, c *config.Run, log hclog.Logger) error {
 	return first
 }
 
-// openTrace opens --trace-file, if set (nil, nil if not). A file that cannot be opened (its
-// directory missing, no permission) is a configuration error naming the flag.
+// openTrace opens --trace-file, if set (nil, nil if not). $VAR and ${VAR} in the path are
+// expanded from the environment (Marathon does not expand its env values, and each replica
+// needs its own file: trace-$MESOS_TASK_ID.jsonl). An unset variable, or a file that cannot be
+// opened (its directory missing, no permission), is a configuration error naming the flag.
 func openTrace(c config.Tracing, log hclog.Logger) (*loop.Trace, error) {
 	if c.TraceFile == "" {
 		return nil, nil
 	}
-	tr, err := loop.OpenTrace(c.TraceFile, c.TraceMaxBytes, log)
+	var unset []string
+	path := os.Expand(c.TraceFile, func(name string) string {
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			unset = append(unset, "$"+name)
+		}
+		return v
+	})
+	if len(unset) > 0 {
+		return nil, fmt.Errorf("%w: --trace-file (RELAY_TRACE_FILE) %q: %s not set", errConfig, c.TraceFile, strings.Join(unset, ", "))
+	}
+	tr, err := loop.OpenTrace(path, c.TraceMaxBytes, log)
 	if err != nil {
 		return nil, fmt.Errorf("%w: --trace-file (RELAY_TRACE_FILE): %v", errConfig, err)
 	}
-	log.Info("tracing", "path", c.TraceFile, "max_bytes", c.TraceMaxBytes)
+	log.Info("tracing", "path", path, "max_bytes", c.TraceMaxBytes)
 	return tr, nil
 }
 

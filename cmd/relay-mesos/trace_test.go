@@ -30,6 +30,7 @@ func TestTraceFlagErrors(t *testing.T) {
 		{"negative max bytes", map[string]string{"RELAY_TRACE_MAX_BYTES": "-1"}, nil, "--trace-max-bytes"},
 		{"max bytes not a number", nil, []string{"--trace-max-bytes", "64MiB"}, "--trace-max-bytes"},
 		{"missing directory", nil, []string{"--state-dir", dir, "--trace-file", filepath.Join(dir, "no", "trace.jsonl")}, "--trace-file"},
+		{"unset variable", nil, []string{"--state-dir", dir, "--trace-file", filepath.Join(dir, "trace-${RELAY_TEST_NO_SUCH_VAR}.jsonl")}, "$RELAY_TEST_NO_SUCH_VAR not set"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			for k, v := range c.env {
@@ -65,20 +66,22 @@ func TestSimulateTrace(t *testing.T) {
 	}
 }
 
-// A replica on the embedded master writes its trace while it leads and closes it at exit.
+// A replica on the embedded master writes its trace, at the path with $MESOS_TASK_ID expanded,
+// while it leads, and closes it at exit.
 func TestRunWritesTheTrace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded master")
 	}
 	dir := t.TempDir()
-	trace := filepath.Join(dir, "trace.jsonl")
+	t.Setenv("MESOS_TASK_ID", "relay.7f3a")
+	trace := filepath.Join(dir, "trace-relay.7f3a.jsonl")
 	var cli config.CLI
 	p, err := config.Parser(&cli)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.Parse([]string{"run", "--metric", "0", "--target", "2", "--warmer", "sleep 30", "--master", "local",
-		"--state-dir", dir, "--listen", "127.0.0.1:0", "--delay", "0.1", "--trace-file", trace}); err != nil {
+		"--state-dir", dir, "--listen", "127.0.0.1:0", "--delay", "0.1", "--trace-file", filepath.Join(dir, "trace-$MESOS_TASK_ID.jsonl")}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
