@@ -140,7 +140,7 @@ func (t *Trace) Tick(rec *TickRecord) {
 		t.lost++
 		if !t.failing {
 			t.failing = true
-			t.log.Error("trace_write_failed", "path", t.path, "tick", rec.State.Tick, "error", err)
+			t.log.Warn("trace_write_failed", "path", t.path, "tick", rec.State.Tick, "error", err)
 		}
 		return
 	}
