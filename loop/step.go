@@ -173,6 +173,16 @@ func observe(cfg *Config, s *State, k Kind, t int64, c KindCounts, cooler flows,
 		if learn {
 			ks.Killed += float64(f.kills)
 		}
+		// The killed were the newest: take them out of the starts, so that the running
+		// units are still the youngest starts there. Left in, every later end was matched to a
+		// start too young, and the learned life of 79-tick tasks sank to 69.
+		left := f.kills
+		for age := int64(0); left > 0 && age < Ring; age++ {
+			i := ringAt(t - age)
+			c := min(ks.Started[i], left)
+			ks.Started[i] -= c
+			left -= c
+		}
 	}
 	if learn && f.ends > 0 && !killing {
 		n, sum := agesPast(&ks.Started, t, t, f.running, f.ends)
