@@ -16,8 +16,9 @@
 //     gives the lag (launch to start) and matching ends to starts gives the life (start to
 //     end) of each kind; both are learned as moving averages. Before any end of a kind has
 //     been seen, its units in flight are predicted to act for twice as long as any has run so
-//     far, not for ever. Ends caused by coolers killing
-//     warmer tasks are counted as the cooler's doing, not the warmer's.
+//     far, not for ever. Ends caused by coolers killing warmer tasks are counted as the
+//     cooler's doing, not the warmer's, and the killed tasks (the newest) are taken out of
+//     the starts, so later ends are matched to the right ones.
 //
 //  2. It learns how the metric answers. The change of the metric from one tick to the next
 //     is modelled as a drift plus, per kind, an effect per running unit per tick (a queue
