@@ -36,7 +36,9 @@
 //  3. It knows about walls. A queue cannot be emptier than empty: when the metric sits at
 //     exactly its highest (or lowest) value ever seen and moved less than the model expected,
 //     the tick is censored (it only says the effect was at least that large) and the wall is
-//     remembered. A move toward a wall that ended against it, larger than the model expected
+//     remembered; if the metric later goes past it, it was no wall (one consumer holding a
+//     filling queue flat at its highest value looks like one), and the last censored ticks are
+//     learned then. A move toward a wall that ended against it, larger than the model expected
 //     (a first batch of consumers draining a queue to empty), is a bound too: the model moves
 //     to explain it but gains no confidence from it, so the next moves away from the wall set
 //     the effect per unit right rather than leaving it low (which made every recovery after a

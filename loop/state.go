@@ -120,6 +120,11 @@ type State struct {
 	// once the metric goes past that extreme (no wall there), and dropped if the metric comes
 	// back to exactly that value (a wall) or after Lookback ticks.
 	Record [2]Sample1 `json:"record,omitempty"`
+	// Pressed holds, per side ([0] high, [1] low), the last movements censored against that
+	// wall (learned from only as bounds). A wall the metric later goes past was no wall (a
+	// consumer that held a rising queue flat at its highest value for its life looked like
+	// one): those movements are then learned as measurements.
+	Pressed [2][pressedKept]Sample1 `json:"pressed,omitempty"`
 	// Idle counts ticks since the last tick that asked for units.
 	Idle int32 `json:"idle"`
 	// Kinds: [Warmer], [Cooler].
@@ -149,6 +154,9 @@ type Sample1 struct {
 	// Tick is the tick the movement ended on (kept for Record).
 	Tick int64 `json:"tick,omitempty"`
 }
+
+// pressedKept is how many censored movements are kept per wall.
+const pressedKept = 8
 
 // NewState returns the state of a controller that has seen nothing: its model is the original
 // Relay's assumption (one warmer unit raises the metric by one while it runs, one cooler unit

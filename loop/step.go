@@ -71,9 +71,11 @@ func Step(cfg *Config, s *State, in Input) Decision {
 		}
 		if pv > s.Hi {
 			s.Hi, s.WallHi = pv, false
+			learnPressed(cfg, s, 0)
 		}
 		if pv < s.Lo {
 			s.Lo, s.WallLo = pv, false
+			learnPressed(cfg, s, 1)
 		}
 	}
 	prevPV, prevOK := s.PrevPV, s.PrevOK
@@ -212,10 +214,12 @@ func learnModel(cfg *Config, s *State, h *Sample1, top, bottom bool) {
 	short := 0.25 * math.Abs(yhat)
 	if acting && top && yhat > y+short {
 		s.WallHi = true
+		keepPressed(s, 0, h)
 		return
 	}
 	if acting && bottom && yhat < y-short {
 		s.WallLo = true
+		keepPressed(s, 1, h)
 		return
 	}
 	// A movement toward a wall that ended against it, larger than the model expected, only says
@@ -240,6 +244,27 @@ func learnModel(cfg *Config, s *State, h *Sample1, top, bottom bool) {
 	}
 	resid := y - dot(&s.Theta, x)
 	s.Drift += cfg.DriftGain * (resid - s.Drift)
+}
+
+// keepPressed keeps a movement censored against a wall (side 0 high, 1 low), dropping the
+// oldest kept.
+func keepPressed(s *State, side int, h *Sample1) {
+	p := &s.Pressed[side]
+	copy(p[:], p[1:])
+	p[len(p)-1] = *h
+}
+
+// learnPressed learns, as measurements, the movements kept as censored against a wall that the
+// metric has now gone past: it was no wall.
+func learnPressed(cfg *Config, s *State, side int) {
+	p := &s.Pressed[side]
+	for i := range p {
+		if p[i].OK {
+			h := p[i]
+			p[i] = Sample1{}
+			learnModel(cfg, s, &h, false, false)
+		}
+	}
 }
 
 // shortAtRecord reports the side (0 high, 1 low; -1 none) of a movement that set a new extreme

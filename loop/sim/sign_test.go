@@ -326,3 +326,28 @@ func TestProbesOfAKindThatOnlyPushesAwayStayFew(t *testing.T) {
 		t.Errorf("%d coolers launched; each one pushed the queue further from its target", f.Cost)
 	}
 }
+
+// TestAProbeThatHoldsARisingMetricFlatIsNoWall: one consumer (named the warmer) on a queue
+// filling at exactly the rate it drains holds the queue flat at its highest value ever for its
+// whole life. That looks like a wall (the metric pressed at its extreme, moving less than
+// expected), so the probe's ticks were censored and nothing was learned: one consumer every 21
+// ticks for 550 ticks while the queue grew to 1196 (IAE 312355). When the metric later goes past
+// that "wall", the censored movements are learned.
+func TestAProbeThatHoldsARisingMetricFlatIsNoWall(t *testing.T) {
+	s := mustParse(t, `{"ticks":550,"target":{"type":"constant","value":82},
+		"plant":{"type":"queue","initial":86,"arrival_per_tick":3,"items_per_run":3,"run_lifetime_ticks":7,"lag_ticks":14,"metric_sign":1},
+		"supply":{"max_units_per_tick":31},"relay":{"warmer":true,"cooler":false}}`)
+	rows, err := Run(s, Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Compute(s, rows)
+	last := rows[len(rows)-1]
+	t.Logf("IAE %.0f, cost %d, queue at the end %.0f", f.IAE, f.Cost, last.PV)
+	if f.IAE > 10000 {
+		t.Errorf("IAE %.0f, want <= 10000", f.IAE)
+	}
+	if math.Abs(last.PV-last.SP) > 10 {
+		t.Errorf("the queue ends at %.0f, target %.0f", last.PV, last.SP)
+	}
+}
