@@ -81,10 +81,9 @@
 // return, it asks for what the gap needs then, no more.
 //
 // Why it cannot deadlock: if the error stays outside max(1, Tolerance) for ProbeAfter ticks
-// without any request, it asks for one unit anyway: of a kind believed to help (if one unit
-// brings the predicted metric closer to the target rather than past it by more than the gap),
-// or, if none is, it probes a kind not yet seen working (its sign may be the opposite of its
-// name: a consumer task named the warmer lowers a metric that is the queue's size). A tick on which
+// without any request, it asks for one unit anyway: of a kind believed to help, or, if none
+// is, it probes a kind not yet seen working (its sign may be the opposite of its name: a
+// consumer task named the warmer lowers a metric that is the queue's size). A tick on which
 // the error grows while no kind is believed to close it counts four times toward ProbeAfter.
 // A kind counts as seen working only from ticks the model learned from: ticks censored at a
 // wall (producers whose items running consumers took at once from an empty queue) do not count,

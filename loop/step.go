@@ -424,12 +424,9 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 		// A persistent small error: act rather than wait for ever; but only with a unit that
 		// moves the metric toward the target from where it is now. A gap predicted on the far
 		// side of the target (a queue below its target that its arrivals will carry past it)
-		// is no reason to push the metric further from the target today. Nor is a unit whose
-		// effect is larger than twice the gap: it would leave the metric further on the other
-		// side than it is now (a consumer that drains 33 items, for a gap of 15: the producers
-		// launched next to undo it cost more than the gap).
+		// is no reason to push the metric further from the target today.
 		if units < 1 && s.Idle >= int32(cfg.ProbeAfter) && math.Abs(sp-pv) > math.Max(1, band) &&
-			math.Signbit(sp-pv) == math.Signbit(best.gap) && math.Abs(best.gap-best.gain) < math.Abs(best.gap) {
+			math.Signbit(sp-pv) == math.Signbit(best.gap) {
 			units = 1
 		}
 		setUnits(cfg, &d, best.kind, units, f)
