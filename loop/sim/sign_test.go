@@ -351,3 +351,20 @@ func TestAProbeThatHoldsARisingMetricFlatIsNoWall(t *testing.T) {
 		t.Errorf("the queue ends at %.0f, target %.0f", last.PV, last.SP)
 	}
 }
+
+// TestACoarseUnitIsStillTriedRatherThanADeadlock: a queue with no arrivals sits 9 items above
+// its target and the only move that lowers it is a consumer that drains 25 items. Leaving the
+// error for ever is a deadlock (FORMAT.md: 50 ticks off target with nothing executed); a rule
+// that waited for a unit small enough did exactly that on four fresh scenarios.
+func TestACoarseUnitIsStillTriedRatherThanADeadlock(t *testing.T) {
+	s := mustParse(t, `{"ticks":250,"target":{"type":"steps","steps":[[0,-21],[65,-25],[203,-11]]},
+		"plant":{"type":"queue","initial":55,"arrival_per_tick":0,"items_per_run":5,"run_lifetime_ticks":5,"lag_ticks":5,"metric_sign":-1},
+		"relay":{"warmer":true,"cooler":true}}`)
+	rows, err := Run(s, Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := Compute(s, rows); f.Deadlock {
+		t.Errorf("deadlock from tick %d: metric %.0f, target %.0f", f.DeadlockAt, rows[f.DeadlockAt].PV, rows[f.DeadlockAt].SP)
+	}
+}
