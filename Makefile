@@ -51,11 +51,12 @@ demo: build
 bench-control: build
 	./$(BIN) bench-control loop/sim/testdata/scenarios $(wildcard ../shared/scenarios) $(SCENARIOS)
 
-# The controller on WIDE (default 200) scenarios from the random generator that it was never
-# tuned on (seeds 2001 on): every miss with why, and the pass rate.
+# The controller on WIDE (default 200) scenarios from the random generator, seeds from
+# WIDE_FIRST (default 2001): every miss with why, the pass rate, and no deadlock allowed.
 WIDE ?= 200
+WIDE_FIRST ?= 2001
 bench-control-wide:
-	RELAY_SIM_WIDE=$(WIDE) $(GO) test -count=1 -v -run TestWideRandomBench ./loop/sim/
+	RELAY_SIM_WIDE=$(WIDE) RELAY_SIM_WIDE_FIRST=$(WIDE_FIRST) $(GO) test -count=1 -v -timeout 30m -run TestWideRandomBench ./loop/sim/
 
 bench-framework: build
 	RELAY_BENCH_FRAMEWORK=1 $(GO) test -count=1 -v -run TestBenchLaunchThroughput ./framework/
