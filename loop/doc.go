@@ -14,11 +14,9 @@
 //     derives how many units were granted, started and ended since the last tick, and keeps
 //     the last Ring ticks of launches and starts. Matching starts to launches oldest-first
 //     gives the lag (launch to start) and matching ends to starts gives the life (start to
-//     end) of each kind; both are learned as moving averages. Before any end of a kind has
-//     been seen, its units in flight are predicted to act for twice as long as any has run so
-//     far, not for ever. Ends caused by coolers killing warmer tasks are counted as the
-//     cooler's doing, not the warmer's, and the killed tasks (the newest) are taken out of
-//     the starts, so later ends are matched to the right ones.
+//     end) of each kind; both are learned as moving averages. Ends caused by coolers killing
+//     warmer tasks are counted as the cooler's doing, not the warmer's, and the killed tasks
+//     (the newest) are taken out of the starts, so later ends are matched to the right ones.
 //
 //  2. It learns how the metric answers. The change of the metric from one tick to the next
 //     is modelled as a drift plus, per kind, an effect per running unit per tick (a queue
@@ -140,12 +138,4 @@
 // UnmarshalState convert it for checkpoints, refusing a newer version or a state that does not
 // hold together. A new leader that restores it resumes with the learned model; after a gap of
 // several ticks (Config.Delay tells the tick length) it shifts its history so ages stay right.
-//
-// # Trace
-//
-// Trace is an Observer that appends one JSON line per tick to a file (relay-mesos run
-// --trace-file, simulate --trace): the input, the decision, the Terms and the state's internals
-// (Theta, Drift, Noise, walls, probe, per kind seen, doubt, lag and life), so a past decision
-// can be explained without a rebuild; its doc comment lists the fields. It is rotated at a size
-// bound and never blocks or fails the loop.
 package loop

@@ -201,28 +201,6 @@ func timing(k *KindState) (lag, life int) {
 	return lag, life
 }
 
-// oldestRunning is the age in ticks (1 = started this tick) of the oldest of the running
-// units, taken as the youngest starts in the ring (FIFO).
-func oldestRunning(started *[Ring]int32, now int64, running int32) int32 {
-	left := running
-	for age := int32(1); age < Ring; age++ {
-		left -= started[ringAt(now-int64(age)+1)]
-		if left <= 0 {
-			return age
-		}
-	}
-	return Ring
-}
-
-// actingLife is how long the units of a kind in flight are predicted to keep acting while they
-// run: their life, or, before any end has been seen, twice the longest any has run so far.
-func actingLife(k *KindState, life int) int {
-	if k.Life == 0 && k.Alive > 0 {
-		return min(life, 2*int(k.Alive))
-	}
-	return life
-}
-
 // unitResponse is the learned change of the metric h ticks after launching one unit of a kind
 // with the given lag and life, per the model (run, start, end effects).
 func unitResponse(run, start, end float64, lag, life, h int) float64 {

@@ -44,10 +44,6 @@ type KindState struct {
 	// Lag and Life: learned ticks from launch to start, and from start to end (0 = not seen yet).
 	Lag  float64 `json:"lag"`
 	Life float64 `json:"life"`
-	// Alive: the longest a unit of this kind has been seen running while no end has been seen
-	// (0 = none). Until a life is learned, the units in flight are predicted to act for twice
-	// that long, not for ever.
-	Alive int32 `json:"alive,omitempty"`
 	// Units: units seen starting, ever (how much the controller has timed of this kind).
 	Units float64 `json:"units"`
 	// Seen: unit-ticks of this kind (starts plus running) the model has learned from.

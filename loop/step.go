@@ -190,9 +190,6 @@ func observe(cfg *Config, s *State, k Kind, t int64, c KindCounts, cooler flows,
 		n, sum := agesPast(&ks.Started, t, t, f.running, f.ends)
 		learnTiming(&ks.Life, ks.Units, n, sum)
 	}
-	if ks.Life == 0 && f.running > 0 {
-		ks.Alive = max(ks.Alive, oldestRunning(&ks.Started, t, f.running))
-	}
 	ks.PrevPending, ks.PrevRunning = f.pending, f.running
 	return f
 }
@@ -643,20 +640,14 @@ func predictFree(cfg *Config, s *State, f *[2]flows, resp *[2]response, pv float
 		delta[j] = drift
 	}
 	t := s.Tick
-	var starts, ends, stops [2][Ring]float64 // stops: when running units stop acting
-	var killed [Ring]float64                 // warmers removed by kills, whose ends were taken out of ends
+	var starts, ends [2][Ring]float64
+	var killed [Ring]float64 // warmers removed by kills, whose ends were taken out of ends
 	for k := Warmer; k <= Cooler; k++ {
 		ks := &s.Kinds[k]
 		r := &resp[k]
 		if k == Cooler && cfg.CoolerKills {
 			continue // kills in flight act on the warmers' counts; nothing of their own
 		}
-		// Before any end of this kind has been seen, its units are predicted to act (the
-		// run effect) for twice as long as any has run so far, not for ever: 60 consumers
-		// seen running for 4 ticks were predicted to drain a queue for 128 ticks, and 725
-		// producers were launched against that. Their end effect is not predicted before
-		// their end has been seen.
-		acting := actingLife(ks, r.life)
 		// Pending units, youngest first, by launch tick.
 		left := f[k].pending
 		for tl := t - 1; left > 0 && tl > t-Ring; tl-- {
@@ -668,12 +659,10 @@ func predictFree(cfg *Config, s *State, f *[2]flows, resp *[2]response, pv float
 			js := max(r.lag-int(t-tl), 1)
 			addAt(&starts[k], js, float64(c))
 			addAt(&ends[k], js+r.life, float64(c))
-			addAt(&stops[k], js+acting, float64(c))
 		}
 		if left > 0 { // launched before the history we keep: expect them to start now
 			addAt(&starts[k], 1, float64(left))
 			addAt(&ends[k], 1+r.life, float64(left))
-			addAt(&stops[k], 1+acting, float64(left))
 		}
 		// Running units, youngest first, by start tick.
 		left = f[k].running
@@ -684,11 +673,9 @@ func predictFree(cfg *Config, s *State, f *[2]flows, resp *[2]response, pv float
 			}
 			left -= c
 			addAt(&ends[k], max(r.life-int(t-ts), 1), float64(c))
-			addAt(&stops[k], max(acting-int(t-ts), 1), float64(c))
 		}
 		if left > 0 { // age unknown: assume half a life left
 			addAt(&ends[k], max(r.life/2, 1), float64(left))
-			addAt(&stops[k], max(acting/2, 1), float64(left))
 		}
 	}
 	if coolersKill(cfg, s) && resp[Warmer].life < Ring {
@@ -698,7 +685,7 @@ func predictFree(cfg *Config, s *State, f *[2]flows, resp *[2]response, pv float
 		r := &resp[k]
 		running := float64(f[k].running)
 		for j := 1; j <= horizon; j++ {
-			running += starts[k][j] - stops[k][j]
+			running += starts[k][j] - ends[k][j]
 			if k == Warmer {
 				running -= killed[j]
 			}

@@ -75,33 +75,6 @@ func TestKillsInFlightAreNotCountedTwice(t *testing.T) {
 	}
 }
 
-// TestUnitsWithNoEndSeenDoNotActForEver: consumers (lag 19, 8 ticks of life) have been seen
-// running for a few ticks and none has ended yet. Taken to run for ever (the ring's 128 ticks),
-// the 90 in flight were predicted to drain the queue for 128 ticks, and 725 producers were
-// launched in one tick against that, then 85 a tick. Until an end is seen, units in flight are
-// predicted to act for twice as long as any has run so far.
-func TestUnitsWithNoEndSeenDoNotActForEver(t *testing.T) {
-	s := mustParse(t, `{"ticks":150,"target":{"type":"steps","steps":[[0,-23],[123,-32]]},
-		"plant":{"type":"queue","initial":14,"arrival_per_tick":3,"items_per_run":1,"run_lifetime_ticks":8,"lag_ticks":19,"metric_sign":-1},
-		"relay":{"warmer":true,"cooler":true}}`)
-	rows, err := Run(s, Project)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := Compute(s, rows)
-	most := 0
-	for _, r := range rows {
-		most = max(most, r.CoolersGranted)
-	}
-	t.Logf("IAE %.0f, cost %d, most producers in one tick %d", f.IAE, f.Cost, most)
-	if most > 400 {
-		t.Errorf("%d producers launched in one tick", most)
-	}
-	if f.IAE > 7000 {
-		t.Errorf("IAE %.0f, want <= 7000", f.IAE)
-	}
-}
-
 // TestKilledTasksLeaveTheLifeRight: coolers kill the newest running tasks. Left among the
 // starts, the killed tasks made every later natural end look younger than it was (the running
 // tasks were taken to be the youngest starts, killed ones included): the learned life of
