@@ -252,13 +252,14 @@ func keepPressed(s *State, side int, h *Sample1) {
 }
 
 // learnPressed learns, as measurements, the movements kept as censored against a wall that the
-// metric has now gone past: it was no wall.
+// metric has now gone past: it was no wall. Movements older than Lookback ticks are dropped, as
+// the model's memory would have let them go.
 func learnPressed(cfg *Config, s *State, side int) {
 	p := &s.Pressed[side]
 	for i := range p {
-		if p[i].OK {
-			h := p[i]
-			p[i] = Sample1{}
+		h := p[i]
+		p[i] = Sample1{}
+		if h.OK && s.Tick-h.Tick <= int64(cfg.Lookback) {
 			learnModel(cfg, s, &h, false, false)
 		}
 	}
