@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -31,6 +32,9 @@ type Leadership struct {
 	ctx     context.Context
 	cancel  context.CancelCauseFunc
 	done    chan struct{}
+	// resigning is set by Resign before it deletes our node, so that the monitor, seeing the
+	// node gone, ends the term as resigned rather than as lost (the first cause set wins).
+	resigning atomic.Bool
 }
 
 func newLeadership(c *Client, node string, token, sid int64, version int32) *Leadership {
@@ -63,6 +67,7 @@ func (l *Leadership) Err() error {
 // so that the next candidate takes over in one round trip, then cancels the context. The
 // caller must have stopped acting first.
 func (l *Leadership) Resign(ctx context.Context) error {
+	l.resigning.Store(true)
 	defer func() { l.cancel(ErrResigned); <-l.done }()
 	if l.ctx.Err() != nil && !errors.Is(context.Cause(l.ctx), ErrResigned) {
 		// Already lost; delete anyway in case the node is still ours (e.g. connection bound).
@@ -118,6 +123,9 @@ func (l *Leadership) monitor() {
 				ok, stat, err = c.conn.Exists(l.node) // events are hints: re-read the node
 			}
 			switch {
+			case err == nil && !ok && l.resigning.Load():
+				l.cancel(ErrResigned) // our own Resign deleted it
+				return
 			case err == nil && !ok:
 				l.end(ErrNodeDeleted)
 				return
