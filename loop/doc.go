@@ -43,10 +43,10 @@
 //     starved window ask for too many units). A movement that set a new extreme but fell
 //     clearly short of what the model expected, and left it at once (a batch emptied the queue
 //     and the arrivals refilled it the next tick), may have been cut by a wall never seen
-//     before: it is held back, learned once the metric goes past that extreme, and dropped if
-//     the metric comes back to exactly that value (a wall) or after Lookback ticks. Learned
-//     at once, one such tick set a consumer's effect 13% low for over a hundred ticks, and
-//     the recovery after the next starved window overshot. Predictions are clipped at a known
+//     before: it is held back like a censored tick (above), and learned only if the metric
+//     later goes past that extreme within Lookback ticks. Learned at once, one such tick set a
+//     consumer's effect 13% low for over a hundred ticks, and the recovery after the next
+//     starved window overshot. Predictions are clipped at a known
 //     wall, so units already in flight that would push past it are not mistaken for a reserve.
 //     A unit that would start against a wall it pushes toward, with the target on the other
 //     side (a consumer started on a queue predicted to be still empty when it starts), would

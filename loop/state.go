@@ -110,17 +110,13 @@ type State struct {
 	WallLo bool `json:"wall_lo"`
 	// Held is the last tick's movement, learned from at the next tick.
 	Held Sample1 `json:"held"`
-	// Record holds, per side ([0] high, [1] low), a movement that set a new extreme and fell
-	// clearly short of what the model expected, then left it: the first touch of a wall (a
-	// queue drained to empty and refilled at once) looks just like that. It is learned late,
-	// once the metric goes past that extreme (no wall there), and dropped if the metric comes
-	// back to exactly that value (a wall) or after Lookback ticks.
-	Record [2]Sample1 `json:"record,omitempty"`
-	// Pressed holds, per side ([0] high, [1] low), the last movements censored against that
-	// wall (learned from only as bounds). A wall the metric later goes past was no wall (a
-	// consumer that held a rising queue flat at its highest value for its life looked like
-	// one): those movements are then learned as measurements.
-	Pressed [2][pressedKept]Sample1 `json:"pressed,omitempty"`
+	// Pressed holds, per side ([0] high, [1] low), the last movements that may have been cut by
+	// a wall there: ones censored against a known wall, and ones that set a new extreme, fell
+	// clearly short of the model and left it at once (the first touch of a wall: a queue drained
+	// to empty and refilled the next tick). If the metric later goes past that side's extreme,
+	// there was no wall (one consumer holding a filling queue flat at its highest value looks
+	// like one): they are learned then as measurements, if younger than Lookback ticks.
+	Pressed [2][pressedKept]Sample1 `json:"pressed"`
 	// Idle counts ticks since the last tick that asked for units.
 	Idle int32 `json:"idle"`
 	// Kinds: [Warmer], [Cooler].
@@ -147,7 +143,7 @@ type Sample1 struct {
 	// before the probe (the drift is held, not learned, for that tick).
 	Probe bool    `json:"probe,omitempty"`
 	Base  float64 `json:"base,omitempty"`
-	// Tick is the tick the movement ended on (kept for Record).
+	// Tick is the tick the movement ended on (kept for Pressed).
 	Tick int64 `json:"tick,omitempty"`
 }
 
@@ -191,9 +187,11 @@ func UnmarshalState(b []byte) (State, error) {
 			return State{}, fmt.Errorf("%w: model holds %v", ErrState, v)
 		}
 	}
-	for _, r := range s.Record {
-		if r.OK && (!finite(r.Y) || !finite(r.PV) || !finite(r.Base)) {
-			return State{}, fmt.Errorf("%w: held record does not hold together", ErrState)
+	for _, side := range s.Pressed {
+		for _, r := range side {
+			if r.OK && (!finite(r.Y) || !finite(r.PV) || !finite(r.Base)) {
+				return State{}, fmt.Errorf("%w: a held movement does not hold together", ErrState)
+			}
 		}
 	}
 	if !finite(s.Noise) || s.Noise < 0 || s.Probe.Kind != Warmer && s.Probe.Kind != Cooler || !finite(s.Probe.PV) || !finite(s.Probe.Base) || !finite(s.Probe.Dev) {

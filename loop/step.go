@@ -36,15 +36,12 @@ func Step(cfg *Config, s *State, in Input) Decision {
 	pv := in.Metric.Value
 	// The model learns each tick's movement one tick late: only the next metric tells whether
 	// a new extreme was a wall (the metric stays exactly there) or just a high point.
-	if pvOK {
-		settleRecords(cfg, s, pv)
-	}
 	if s.Held.OK {
 		h := &s.Held
 		top := h.AtHi || (h.NewHi && pvOK && pv == h.PV)
 		bottom := h.AtLo || (h.NewLo && pvOK && pv == h.PV)
 		if side := shortAtRecord(s, h, pv); side >= 0 && pvOK {
-			s.Record[side] = *h
+			keepPressed(s, side, h) // learned if the metric later goes past that extreme
 		} else {
 			learnModel(cfg, s, h, top, bottom)
 		}
@@ -283,33 +280,6 @@ func shortAtRecord(s *State, h *Sample1, pv float64) int {
 		return 1
 	}
 	return -1
-}
-
-// settleRecords decides what the held records were, given this tick's metric: the metric went
-// past one (no wall there: it was an ordinary movement, learned now), or came back to exactly
-// it (a wall: the movement only bounds the effect, and the wall is noted), or neither for
-// Lookback ticks (dropped).
-func settleRecords(cfg *Config, s *State, pv float64) {
-	for side := range s.Record {
-		r := &s.Record[side]
-		if !r.OK {
-			continue
-		}
-		past := (side == 0 && pv > r.PV) || (side == 1 && pv < r.PV)
-		switch {
-		case past:
-			learnModel(cfg, s, r, false, false)
-		case pv == r.PV:
-			if side == 0 {
-				s.WallHi = true
-			} else {
-				s.WallLo = true
-			}
-		case s.Tick-r.Tick <= int64(cfg.Lookback):
-			continue
-		}
-		*r = Sample1{}
-	}
 }
 
 // response holds a kind's learned per-tick effects and timing for one decision.
