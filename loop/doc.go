@@ -58,7 +58,10 @@
 //     start) and the drift, it predicts the metric over the next ticks. Once coolers have been
 //     seen killing warmer tasks, a cooler in flight is predicted to take the running warmer
 //     that would end last, whose own end then does not come (counting both would predict the
-//     metric too low and ask for too many warmers). For each kind that
+//     metric too low and ask for too many warmers). A kind's end effect counts only once a tick
+//     with ends of it has been learned from: the first ends teach the life at once but their
+//     effect only a tick later, and in that tick the prior's end effect (a task count falls by
+//     one) had every consumer in flight put an item back as it ended. For each kind that
 //     exists, it takes the predicted gap to the target at that kind's coincidence point (the
 //     first tick a unit launched now would act, plus Coincidence-1 ticks of its life) and
 //     divides it by what one unit does by then (for a unit whose effect comes when it ends,

@@ -63,6 +63,11 @@ type KindState struct {
 	// Futile: consecutive ticks this kind was chosen to move the metric off a wall toward the
 	// target while units of it ran and the metric stayed pinned there.
 	Futile int32 `json:"futile,omitempty"`
+	// EndPrior: no tick with ends of this kind has been learned from yet, so the model's end
+	// effect is still the prior's guess (a task count falls by one when a task ends). Until
+	// then predictions give ends no effect. Added within version 1: an older checkpoint decodes
+	// it false (its end effect taken as learned).
+	EndPrior bool `json:"end_prior,omitempty"`
 }
 
 // Probe is a trial of one kind while nothing was believed to move the metric the right way: the
@@ -157,6 +162,7 @@ func NewState() State {
 	s := State{Version: StateVersion}
 	s.Theta[pWarmStart], s.Theta[pWarmEnd] = 1, -1
 	s.Theta[pCoolStart], s.Theta[pCoolEnd] = -1, 1
+	s.Kinds[Warmer].EndPrior, s.Kinds[Cooler].EndPrior = true, true
 	for i := 0; i < nParams; i++ {
 		s.Cov[i*nParams+i] = priorVariance
 	}

@@ -224,6 +224,12 @@ func learnModel(cfg *Config, s *State, h *Sample1, top, bottom bool) {
 	// empty queue) has not been seen working, and must still be probed.
 	s.Kinds[Warmer].Seen += x[pWarmStart] + x[pWarmRun]
 	s.Kinds[Cooler].Seen += x[pCoolStart] + x[pCoolRun]
+	if x[pWarmEnd] > 0 {
+		s.Kinds[Warmer].EndPrior = false
+	}
+	if x[pCoolEnd] > 0 {
+		s.Kinds[Cooler].EndPrior = false
+	}
 	bound := acting && ((top && y > 0 && yhat < y) || (bottom && y < 0 && yhat > y))
 	if e := y - yhat - s.Drift; finite(e) {
 		s.Noise += noiseGain * (e*e - s.Noise)
@@ -298,6 +304,12 @@ func kindResponse(cfg *Config, s *State, k Kind) response {
 		base = pCoolRun
 	}
 	r.run, r.start, r.end = s.Theta[base], s.Theta[base+1], s.Theta[base+2]
+	if ks.EndPrior {
+		// The life is learned from the first ends at once, their effect only a tick later:
+		// in that tick the prior's end effect (-1 a unit) had each of 236 consumers in flight
+		// put an item back as it ended, and 916 were launched at once (the queue was emptied).
+		r.end = 0
+	}
 	if k == Cooler && cfg.CoolerKills {
 		// A kill stops one running warmer at once: minus a warmer's running and start effects.
 		w := kindResponse(cfg, s, Warmer)
