@@ -17,6 +17,8 @@
 //     end) of each kind; both are learned as moving averages. Ends caused by coolers killing
 //     warmer tasks are counted as the cooler's doing, not the warmer's, and the killed tasks
 //     (the newest) are taken out of the starts, so later ends are matched to the right ones.
+//     Before any life is known, the ends beyond what the coolers acting could have killed are
+//     natural and teach the life (consumers that end while coolers add items to the queue).
 //
 //  2. It learns how the metric answers. The change of the metric from one tick to the next
 //     is modelled as a drift plus, per kind, an effect per running unit per tick (a queue

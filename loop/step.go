@@ -157,8 +157,8 @@ func observe(cfg *Config, s *State, k Kind, t int64, c KindCounts, cooler flows,
 	// ticks without cooler action, and count as natural ends only those the life explains; the
 	// rest were kills, and their effect belongs to the cooler.
 	killing := k == Warmer && (cfg.CoolerKills || cooler.running > 0 || cooler.starts > 0)
+	_, life := timing(ks)
 	if killing && f.ends > 0 {
-		_, life := timing(ks)
 		natural := int32(0)
 		if life < Ring {
 			natural = ks.Started[ringAt(t-int64(life))]
@@ -183,7 +183,11 @@ func observe(cfg *Config, s *State, k Kind, t int64, c KindCounts, cooler flows,
 			left -= c
 		}
 	}
-	if learn && f.ends > 0 && !killing {
+	// Ends beyond what the coolers acting could have killed are natural; before any life is
+	// known they are learned from too. Skipped, a batch of 36 consumers that ended as 5 coolers
+	// added items to the queue taught nothing, and the life was first learned from later ends
+	// matched to the wrong starts (13 ticks for 12, and more as further ends met coolers).
+	if learn && f.ends > 0 && (!killing || life >= Ring) {
 		n, sum := agesPast(&ks.Started, t, t, f.running, f.ends)
 		learnTiming(&ks.Life, ks.Units, n, sum)
 	}

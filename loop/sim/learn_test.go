@@ -131,3 +131,23 @@ func TestFirstEndsDoNotCarryThePriorsEndEffect(t *testing.T) {
 		t.Errorf("queue fell to %.1f, want >= 10 (target 26)", lowest)
 	}
 }
+
+// Ends of consumers that meet coolers adding items to a queue are not kills. Before the life is
+// known, every end on a tick with coolers acting was taken for one (up to the coolers' count)
+// and nothing was learned from that tick: a batch of 36 consumers ending as 5 coolers acted
+// taught nothing, 5 of the newest starts were dropped as killed, and the life was first learned
+// from later ends matched to the wrong starts: 13 ticks for 12, still 13.3 at tick 200.
+func TestConsumersEndingBesideCoolersTeachTheirLife(t *testing.T) {
+	s := mustParse(t, `{"ticks":200,"target":{"type":"constant","value":169},
+		"plant":{"type":"queue","initial":34,"arrival_per_tick":5,"items_per_run":3,"run_lifetime_ticks":12,"lag_ticks":14,"metric_sign":1,"metric_offset":58},
+		"relay":{"warmer":true,"cooler":true}}`)
+	_, ctrl, err := runProjectController(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	life := ctrl.Terms().WarmerLife
+	t.Logf("learned consumer life %.2f (truth 12)", life)
+	if math.Abs(life-12) > 0.03*12 {
+		t.Errorf("learned life %.2f, want 12 within 3%%", life)
+	}
+}
