@@ -226,6 +226,8 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 				"--warmer", warmer,
 				"--failover-timeout", "1h",
 				"--state-dir", filepath.Join(cfg.Dir, fmt.Sprintf("replica-%d", i)),
+				// The controller's per-tick trace, beside the log: what a violation is read with.
+				"--trace-file", filepath.Join(cfg.Dir, fmt.Sprintf("replica-%d.trace.jsonl", i)),
 			}}
 		c.Replicas = append(c.Replicas, r)
 		if err := r.Start(); err != nil {

@@ -2,7 +2,9 @@ package chaos
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,4 +45,54 @@ func TestChaosQuick(t *testing.T) {
 	if len(res.FrameworkIDs) != 1 {
 		t.Errorf("FrameworkIDs %v, want exactly one", res.FrameworkIDs)
 	}
+	if t.Failed() {
+		logAroundViolations(t, o.Cluster.Dir, res.Violations)
+	}
+}
+
+// logAroundViolations logs what the replicas wrote and decided in the seconds around each
+// violation (their logs and controller traces live in the test's temporary directory, which
+// is removed): without them a violation seen once under load could not be explained.
+func logAroundViolations(t *testing.T, dir string, vs []Violation) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "replica-*"))
+	for _, v := range vs {
+		from, to := v.At.Add(-5*time.Second), v.At.Add(5*time.Second)
+		for _, f := range files {
+			if !strings.HasSuffix(f, ".log") && !strings.HasSuffix(f, ".jsonl") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			var keep []string
+			for _, line := range strings.Split(string(b), "\n") {
+				if at, ok := lineTime(line); ok && !at.Before(from) && at.Before(to) {
+					keep = append(keep, line)
+				}
+			}
+			if len(keep) > 0 {
+				t.Logf("%s, %s to %s (%s):\n%s", filepath.Base(f), from.Format("15:04:05.000"), to.Format("15:04:05.000"), v.Check, strings.Join(keep, "\n"))
+			}
+		}
+	}
+}
+
+// lineTime reads the time of a replica's log line (hclog, as cmd/relay-mesos sets it up: "2006-01-02T15:04:05.000Z07:00 ...")
+// or trace line ({"time":"..."}).
+func lineTime(line string) (time.Time, bool) {
+	if strings.HasPrefix(line, `{"time":"`) {
+		rest := line[len(`{"time":"`):]
+		if i := strings.IndexByte(rest, '"'); i > 0 {
+			at, err := time.Parse(time.RFC3339Nano, rest[:i])
+			return at, err == nil
+		}
+		return time.Time{}, false
+	}
+	if i := strings.IndexByte(line, ' '); i > 0 {
+		at, err := time.Parse("2006-01-02T15:04:05.000Z07:00", line[:i])
+		return at, err == nil
+	}
+	return time.Time{}, false
 }
