@@ -81,7 +81,15 @@
 // not grant is withdrawn, not accumulated. The controller's integral terms (the drift and the
 // recent disturbance) are learned from how the metric moves given what really ran, so a tick
 // with nothing granted teaches them the truth (the drift) rather than a debt. When offers
-// return, it asks for what the gap needs then, no more.
+// return, it asks for what the gap needs then, no more. And for 50 ticks after a request that
+// was granted nothing, a move toward the target from the side the starved window left the
+// metric on is rounded down rather than to the nearest unit, so the metric approaches without
+// crossing the target (to the nearest, the last unit carried it past by up to half a unit's
+// effect: 15 items of a queue the window left 19 above its target). Where the kind works
+// against a steady drift, rounding down would hold the metric half a unit short, and a unit
+// too many is taken back by launching one fewer later: there it rounds down only while the
+// metric is more than one unit's effect from the target. A unit that would carry the metric
+// past the target by more than a tenth of the error waits twice ProbeAfter, not once.
 //
 // Why it cannot deadlock: if the error stays outside max(1, Tolerance) for ProbeAfter ticks
 // without any request, it asks for one unit anyway: of a kind believed to help, or, if none
@@ -137,7 +145,7 @@
 // State holds the tick count, the last metric, the model (seven numbers and their covariance),
 // the walls, the metric's unexplained noise, the probe under way, and per kind the last Ring
 // ticks of launches and starts, the learned lag and life, the units seen killed, the size of
-// its next probe and the ledger counts of the previous tick. The probe, noise and next-probe
+// its next probe and the ledger counts of the previous tick, and when it was last starved. The probe, noise and next-probe
 // fields were added within version 1: an older checkpoint decodes with them zero (no probe
 // under way, no doubt), which is a valid state. It is versioned (StateVersion); MarshalState and
 // UnmarshalState convert it for checkpoints, refusing a newer version or a state that does not

@@ -131,6 +131,13 @@ type State struct {
 	Noise float64 `json:"noise,omitempty"`
 	// Probe is the trial under way, if any.
 	Probe Probe `json:"probe"`
+	// StarvedAt is the last tick at which a request was granted nothing (0: none). For
+	// careTicks after it, moves toward the target are rounded down. CareGap is target minus
+	// metric at the first tick after it (CarePending: not taken yet). Added within version 1:
+	// an older checkpoint decodes them zero (no care).
+	StarvedAt   int64   `json:"starved_at,omitempty"`
+	CareGap     float64 `json:"care_gap,omitempty"`
+	CarePending bool    `json:"care_pending,omitempty"`
 }
 
 // Sample1 is one tick's movement of the metric with what was running, held for a tick.
@@ -202,6 +209,9 @@ func UnmarshalState(b []byte) (State, error) {
 	}
 	if !finite(s.Noise) || s.Noise < 0 || s.Probe.Kind != Warmer && s.Probe.Kind != Cooler || !finite(s.Probe.PV) || !finite(s.Probe.Base) || !finite(s.Probe.Dev) {
 		return State{}, fmt.Errorf("%w: probe does not hold together", ErrState)
+	}
+	if !finite(s.CareGap) || s.StarvedAt < 0 {
+		return State{}, fmt.Errorf("%w: starvation care does not hold together", ErrState)
 	}
 	for _, k := range s.Kinds {
 		if k.PrevPending < 0 || k.PrevRunning < 0 || k.Asked < 0 || k.Doubt < 0 {

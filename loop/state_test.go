@@ -55,6 +55,7 @@ func TestUnmarshalStateRefusesFutureAndCorruptStates(t *testing.T) {
 		"not json":       "{{{",
 		"no version":     `{"tick":3}`,
 		"nan model":      strings.Replace(string(b), `"theta":[0,`, `"theta":["x",`, 1),
+		"negative tick":  strings.Replace(string(b), `"probe":`, `"starved_at":-5,"probe":`, 1),
 	} {
 		if _, err := UnmarshalState([]byte(tc)); !errors.Is(err, ErrState) {
 			t.Errorf("%s: got %v, want ErrState", name, err)

@@ -20,6 +20,10 @@ const reprobeIdle = 20
 // noiseGain is how fast State.Noise follows the squared prediction error.
 const noiseGain = 0.1
 
+// careTicks: for this many ticks after a starved window (a request with nothing granted) the
+// metric approaches the target without crossing it (see afterStarving).
+const careTicks = 50
+
 // Step runs one controller tick: it reads s and in, updates s in place and returns the
 // decision. It is pure (no clock but in.Now, no I/O), allocates nothing, and never returns a
 // negative or non-finite number of units.
@@ -84,6 +88,13 @@ func Step(cfg *Config, s *State, in Input) Decision {
 		return Decision{Miss: true, Starved: starved}
 	}
 	sp := in.Target.Value
+	// A request with nothing granted: the cluster has no resources for this framework (a
+	// starved window). The first tick after one notes the gap it left.
+	if s.Kinds[Warmer].Asked+s.Kinds[Cooler].Asked > 0 && f[Warmer].granted+f[Cooler].granted == 0 {
+		s.StarvedAt, s.CarePending = t, true
+	} else if s.CarePending {
+		s.CareGap, s.CarePending = sp-pv, false
+	}
 	trackProbe(cfg, s, &f, pv, sp)
 	var d Decision
 	stuck := false
@@ -402,6 +413,10 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 	if best.kind >= 0 {
 		d.Predicted = sp - best.gap
 		units := math.Floor(best.units + 0.5)
+		care := s.StarvedAt > 0 && s.Tick-s.StarvedAt <= careTicks
+		if care && afterStarving(s, &resp[best.kind], best.gap, best.gain, pv, sp) {
+			units = math.Floor(best.units)
+		}
 		if s.Kinds[best.kind].Seen < confirmUnits && cfg.Caution < 1 {
 			units = math.Ceil(best.units * cfg.Caution)
 		}
@@ -409,7 +424,13 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 		// moves the metric toward the target from where it is now. A gap predicted on the far
 		// side of the target (a queue below its target that its arrivals will carry past it)
 		// is no reason to push the metric further from the target today.
-		if units < 1 && s.Idle >= int32(cfg.ProbeAfter) && math.Abs(sp-pv) > math.Max(1, band) &&
+		// After a starved window, a unit that would carry the metric past the target by more
+		// than a tenth of the error waits twice as long.
+		wait := int32(cfg.ProbeAfter)
+		if care && math.Abs(best.gain) > 1.1*math.Abs(sp-pv) {
+			wait *= 2
+		}
+		if units < 1 && s.Idle >= wait && math.Abs(sp-pv) > math.Max(1, band) &&
 			math.Signbit(sp-pv) == math.Signbit(best.gap) {
 			units = 1
 		}
@@ -446,6 +467,28 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 		}
 	}
 	return d
+}
+
+// afterStarving reports whether, within careTicks of a starved window, a move of gap (a unit
+// of it moving the metric by gain) goes toward the target from the side the window left the
+// metric on, and must be rounded down rather than to the nearest unit: once resources return,
+// the metric approaches without crossing the target. Rounded to the nearest, the last unit
+// carried it past by up to half a unit's effect, often many times the tenth of the error left
+// that a user can accept (a queue left 7 items above its target by the window, with units
+// that take 6 each, was drained 5 below it). Where the kind works against a steady drift (more
+// units are launched every tick to hold it), rounding down would keep the metric half a unit
+// short for as long as the care lasts, while a unit too many is taken back by launching one
+// fewer later: there it rounds down only while the metric is still more than one unit's
+// effect from the target.
+func afterStarving(s *State, r *response, gap, gain, pv, sp float64) bool {
+	dir := s.CareGap
+	if s.CarePending {
+		dir = sp - pv // still starved, or the first tick after it
+	}
+	if dir == 0 || math.Signbit(gap) != math.Signbit(dir) {
+		return false
+	}
+	return holdingLaunches(s, r) == 0 || math.Abs(sp-pv) > math.Abs(gain)
 }
 
 // idleAtWall reports whether a unit launched now would start its life against a wall it
