@@ -75,26 +75,20 @@ func TestExampleMathZscore(t *testing.T) {
 	report(t, "math-zscore", pts)
 	t.Logf("metric/target per tick: %s", series(pts))
 
+	// Every source of a tick reads the schedule at the tick's own time, which the history
+	// gives in whole milliseconds; the square wave's edges fall on whole milliseconds, so that
+	// time tells the value exactly. (The test once skipped reads within 2 ms of an edge, and a
+	// replica whose ticks happened to fall that close to the edges left nothing to compare.)
 	const period = 3000 // ms
 	qs := make([]float64, len(pts))
-	edge := make([]bool, len(pts)) // a read within 2 ms of an edge: the value is uncertain
 	for i, p := range pts {
-		ph := p.T % period
-		edge[i] = ph < 2 || (ph > period/2-2 && ph < period/2+2) || ph > period-2
-		if ph < period/2 {
+		if p.T%period < period/2 {
 			qs[i] = 10
 		}
 	}
 	compared, misses, neg, pos := 0, 0, 0, 0
 	for i, p := range pts {
 		from := max(0, i-19)
-		uncertain := false
-		for j := from; j <= i; j++ {
-			uncertain = uncertain || edge[j]
-		}
-		if uncertain {
-			continue
-		}
 		win := qs[from : i+1]
 		var mean, ss float64
 		for _, v := range win {
