@@ -474,12 +474,12 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 // metric on, and must be rounded down rather than to the nearest unit: once resources return,
 // the metric approaches without crossing the target. Rounded to the nearest, the last unit
 // carried it past by up to half a unit's effect, often many times the tenth of the error left
-// that a user can accept (a queue left 7 items above its target by the window, with units
-// that take 6 each, was drained 5 below it). Where the kind works against a steady drift (more
-// units are launched every tick to hold it), rounding down would keep the metric half a unit
-// short for as long as the care lasts, while a unit too many is taken back by launching one
-// fewer later: there it rounds down only while the metric is still more than one unit's
-// effect from the target.
+// that a user can accept (consumers that take 110 items each drained a queue that the
+// window left 19 items above its target to 15 below it). Where the kind works against a
+// steady drift (more units are launched every tick to hold it), rounding down would keep the
+// metric half a unit short for as long as the care lasts, while a unit too many is taken back
+// by launching one fewer later: there it rounds down only while the metric is still more than
+// one unit's effect from the target.
 func afterStarving(s *State, r *response, gap, gain, pv, sp float64) bool {
 	dir := s.CareGap
 	if s.CarePending {
