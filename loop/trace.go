@@ -43,6 +43,8 @@ const DefaultTraceMaxBytes int64 = 64 << 20
 //	wall_hi, wall_lo  the metric is believed pressed against hi (lo): a wall such as an
 //	           empty queue
 //	idle       ticks since the last tick that asked for units
+//	starved_at the last tick at which a request was granted nothing (0: never); for 50 ticks
+//	           after it, moves toward the target are rounded down (loop's package doc)
 //	probe      {"active", "kind", "units", "tick"}: the trial under way (kind is "warmer" or
 //	           "cooler"; tick is the tick it was launched at)
 //	kinds      {"warmer": {...}, "cooler": {...}}, each {"seen", "doubt", "lag", "life"}:
@@ -304,6 +306,8 @@ func appendTraceLine(b []byte, rec *TickRecord) []byte {
 	b = strconv.AppendBool(b, s.WallLo)
 	b = append(b, `,"idle":`...)
 	b = strconv.AppendInt(b, int64(s.Idle), 10)
+	b = append(b, `,"starved_at":`...)
+	b = strconv.AppendInt(b, s.StarvedAt, 10)
 	b = append(b, `,"probe":{"active":`...)
 	b = strconv.AppendBool(b, s.Probe.Active)
 	b = append(b, `,"kind":"`...)

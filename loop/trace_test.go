@@ -195,8 +195,8 @@ func TestTraceFieldNamesAreTheDocumentedOnes(t *testing.T) {
 		ledger.warmer.running ledger.warmer.ungranted lo metric.ok metric.value noise probe.active probe.kind
 		probe.tick probe.units target.ok target.value terms.cooler_lag terms.cooler_life terms.cooler_per_unit terms.drift
 		terms.warmer_lag terms.warmer_life terms.warmer_per_unit theta.cooler_end theta.cooler_run
-		theta.cooler_start theta.drift theta.warmer_end theta.warmer_run theta.warmer_start tick time took_ms
-		wall_hi wall_lo`)
+		starved_at theta.cooler_start theta.drift theta.warmer_end theta.warmer_run theta.warmer_start tick
+		time took_ms wall_hi wall_lo`)
 	sort.Strings(want)
 	if !reflect.DeepEqual(keys, want) {
 		t.Fatalf("fields\n%v\nwant\n%v", keys, want)
