@@ -79,8 +79,8 @@ func logAroundViolations(t *testing.T, dir string, vs []Violation) {
 	}
 }
 
-// lineTime reads the time of a replica's log line (hclog, as cmd/relay-mesos sets it up: "2006-01-02T15:04:05.000Z07:00 ...")
-// or trace line ({"time":"..."}).
+// lineTime reads the time of a replica's log line (hclog, as cmd/relay-mesos sets it up:
+// "2006-01-02T15:04:05.000Z07:00 ...") or trace line ({"time":"..."}).
 func lineTime(line string) (time.Time, bool) {
 	if strings.HasPrefix(line, `{"time":"`) {
 		rest := line[len(`{"time":"`):]

@@ -145,10 +145,12 @@
 // State holds the tick count, the last metric, the model (seven numbers and their covariance),
 // the walls, the metric's unexplained noise, the probe under way, and per kind the last Ring
 // ticks of launches and starts, the learned lag and life, the units seen killed, the size of
-// its next probe and the ledger counts of the previous tick, and when it was last starved. The probe, noise and next-probe
-// fields were added within version 1: an older checkpoint decodes with them zero (no probe
-// under way, no doubt), which is a valid state. It is versioned (StateVersion); MarshalState and
-// UnmarshalState convert it for checkpoints, refusing a newer version or a state that does not
-// hold together. A new leader that restores it resumes with the learned model; after a gap of
-// several ticks (Config.Delay tells the tick length) it shifts its history so ages stay right.
+// its next probe and the ledger counts of the previous tick, and when it was last starved.
+// The probe, noise, next-probe, end-prior and starvation fields were added within version 1: an
+// older checkpoint decodes with them zero (no probe under way, no doubt, end effects taken as
+// learned, no starvation care), which is a valid state. It is versioned (StateVersion);
+// MarshalState and UnmarshalState convert it for checkpoints, refusing a newer version or a state
+// that does not hold together. A new leader that restores it resumes with the learned model; after
+// a gap of several ticks (Config.Delay tells the tick length) it shifts its history so ages stay
+// right.
 package loop
