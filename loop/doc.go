@@ -63,8 +63,12 @@
 //     metric too low and ask for too many warmers). A kind's end effect counts only once a tick
 //     with ends of it has been learned from: the first ends teach the life at once but their
 //     effect only a tick later, and in that tick the prior's end effect (a task count falls by
-//     one) had every consumer in flight put an item back as it ended. For each kind that
-//     exists, it takes the predicted gap to the target at that kind's coincidence point (the
+//     one) had every consumer in flight put an item back as it ended. Until a kind's first
+//     ends are seen its units are predicted to run for ever; the other kind is judged by a
+//     prediction without their per-tick (run) effect, so it is not launched against an
+//     extrapolation (coolers adding items to a queue that consumers of unknown life were
+//     predicted to drain for ever: 725 in one tick, the queue rose to 936 for a target of 23).
+//     For each kind that exists, it takes the predicted gap to the target at that kind's coincidence point (the
 //     first tick a unit launched now would act, plus Coincidence-1 ticks of its life) and
 //     divides it by what one unit does by then (for a unit whose effect comes when it ends,
 //     such as a task that asks an API to scale an app by one, just after its end, once the

@@ -374,6 +374,25 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 	}
 	var free [Ring]float64 // free[h]: predicted metric h ticks ahead with no new units
 	predictFree(cfg, s, f, &resp, pv, horizon, &free)
+	// A kind is not launched against the run effect of the other kind's units in flight while
+	// that kind's life is unknown (none of its units has ended yet): it is predicted for ever,
+	// and for consumers that drain a queue it is an extrapolation the queue cannot follow (it
+	// empties). 88 consumers of a queue of 70 items, each taking 1 item a tick and predicted to
+	// take it for ever, drew 725 coolers in one tick, each to add an item 19 ticks later, when
+	// the consumers had long ended. Judged without it, a kind acts on the metric's own move and
+	// the other kind's start effects, and on the whole prediction once a first end is seen.
+	var freeWithout [2][Ring]float64
+	judge := [2]*[Ring]float64{&free, &free}
+	for k := Warmer; k <= Cooler; k++ {
+		j := Cooler - k
+		if cfg.has(k) && s.Kinds[j].Life == 0 && resp[j].run != 0 && f[j].pending+f[j].running > 0 &&
+			!cfg.CoolerKills && !coolersKill(cfg, s) {
+			without := resp
+			without[j].run = 0
+			predictFree(cfg, s, f, &without, pv, horizon, &freeWithout[k])
+			judge[k] = &freeWithout[k]
+		}
+	}
 
 	type choice struct {
 		kind  Kind
@@ -391,7 +410,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 		kinds++
 		r := &resp[k]
 		g := unitResponse(r.run, r.start, r.end, r.lag, r.life, r.horizon)
-		gap := sp - clip(s, free[r.horizon]+holdingLaunches(s, r))
+		gap := sp - clip(s, judge[k][r.horizon]+holdingLaunches(s, r))
 		if math.Abs(gap) <= band {
 			continue
 		}
@@ -399,7 +418,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 			wrong++
 			continue
 		}
-		if idleAtWall(s, r, g, sp, &free) {
+		if idleAtWall(s, r, g, sp, judge[k]) {
 			continue
 		}
 		if best.kind < 0 || math.Abs(g) > math.Abs(best.gain) {

@@ -177,3 +177,40 @@ func TestAfterStarvingTheTargetIsApproachedNotCrossed(t *testing.T) {
 		t.Errorf("IAE %.0f, want <= %.0f", r.Mine.IAE, r.IAELimit)
 	}
 }
+
+// A kind is not launched against the other kind's units while their life is unknown: consumers
+// whose ends have not been seen are predicted to drain the queue for ever. 88 consumers in
+// flight on a queue of 70 items (each takes 1 item a tick for 8 ticks, after a lag of 19) drew
+// 725 coolers in one tick and 1146 in ticks 0-39, each adding an item 19 ticks later, once the
+// consumers had ended: the queue rose to 936 items (IAE 9326 for a limit of 2144). Now: 23
+// coolers, highest queue 80, IAE 1412.
+func TestNoCoolersAgainstConsumersOfUnknownLife(t *testing.T) {
+	s := mustParse(t, `{"ticks":150,"target":{"type":"steps","steps":[[0,-23],[123,-32]]},
+		"plant":{"type":"queue","initial":14,"arrival_per_tick":3,"items_per_run":1,"run_lifetime_ticks":8,"lag_ticks":19,"metric_sign":-1},
+		"relay":{"warmer":true,"cooler":true,"lookback":30}}`)
+	r, err := Evaluate(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _, err := runProjectController(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coolers, highest := 0, 0.0
+	for _, row := range rows[:40] {
+		coolers += max(-row.Executed, 0)
+	}
+	for _, row := range rows {
+		highest = math.Max(highest, row.State)
+	}
+	t.Logf("coolers launched in ticks 0-39: %d; highest queue %.0f; IAE %.0f (limit %.0f)", coolers, highest, r.Mine.IAE, r.IAELimit)
+	if coolers > 100 {
+		t.Errorf("%d coolers launched in ticks 0-39, want <= 100", coolers)
+	}
+	if highest > 200 {
+		t.Errorf("queue rose to %.0f items, want <= 200 (target 23)", highest)
+	}
+	if r.Mine.IAE > r.IAELimit {
+		t.Errorf("IAE %.0f, want <= %.0f", r.Mine.IAE, r.IAELimit)
+	}
+}
