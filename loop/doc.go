@@ -125,6 +125,9 @@
 // ticks at least a quarter of the probe's departure): a drift that was growing (an arrival in
 // its rising phase) looks just like that, so such a probe is doubled too, until it reaches the
 // bound. With the drift carrying the metric toward the target, the units did it: settled.
+// A probe that stood out settles the kind as seen working (either way): it is not probed again
+// as a kind never seen, only by the re-probe against a deadlock. The noise it is judged against
+// is learned outside probes only: inside one, the model's error is the probe's own effect.
 // A doubt is about the need it arose under (the metric too high, or too low): the larger probe
 // waits until that need is back, rather than pushing the metric the other way.
 // So a wrong-sign prior costs a few units, and a kind that cannot help is not escalated for

@@ -127,7 +127,8 @@ type State struct {
 	// Kinds: [Warmer], [Cooler].
 	Kinds [2]KindState `json:"kinds"`
 	// Noise is the recent mean square of the model's one-tick prediction error (metric units
-	// squared): how much the metric moves that nothing explains. A probe must stand out of it.
+	// squared), learned outside probes: how much the metric moves that nothing explains. A
+	// probe must stand out of it.
 	Noise float64 `json:"noise,omitempty"`
 	// Probe is the trial under way, if any.
 	Probe Probe `json:"probe"`

@@ -246,7 +246,10 @@ func learnModel(cfg *Config, s *State, h *Sample1, top, bottom bool) {
 		s.Kinds[Cooler].EndPrior = false
 	}
 	bound := acting && ((top && y > 0 && yhat < y) || (bottom && y < 0 && yhat > y))
-	if e := y - yhat - s.Drift; finite(e) {
+	// The noise is the metric's own unexplained motion: a probe's ticks measure the probe (a
+	// first unit's effect is mispredicted by whatever the prior guessed), and counted as noise
+	// they made its own clear answer look like noise (see trackProbe).
+	if e := y - yhat - s.Drift; finite(e) && !h.Probe {
 		s.Noise += noiseGain * (e*e - s.Noise)
 	}
 	lambda := 1 - 1/float64(cfg.Lookback)
@@ -606,8 +609,13 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 	// rounding on a queue with no arrivals, doubled cooler probes to 1000 units while each one
 	// pushed the metric 5 units a cooler further from its target).
 	driftAway := p.Base != 0 && math.Signbit(p.Base) != math.Signbit(sp-p.PV) && math.Abs(p.Base)*n0 >= 0.25*math.Abs(p.Dev)
+	// A clear answer settles the kind: it has been seen working (either way), and is not
+	// probed again until the re-probe for a deadlock is due. A cooler that clearly pushed a
+	// queue 10 items away from its target was otherwise probed again with two units, as a kind
+	// never seen working, and the queue was left 30 items away for good.
 	if math.Abs(p.Dev) >= clear && !(away && grew && driftAway && p.Units < limit) {
 		ks.Doubt = 0
+		ks.Seen = math.Max(ks.Seen, confirmUnits)
 		return
 	}
 	if p.Units >= limit {

@@ -214,3 +214,26 @@ func TestNoCoolersAgainstConsumersOfUnknownLife(t *testing.T) {
 		t.Errorf("IAE %.0f, want <= %.0f", r.Mine.IAE, r.IAELimit)
 	}
 }
+
+// A probe that clearly answers settles the kind. One cooler adding 10 items to a queue pushed
+// the metric 10 away from its target; the probe's own misprediction had been counted as the
+// metric's noise, the answer was judged lost in it, and two more coolers were probed (the queue
+// left 30 items from its target for good). Now the cooler is not probed again until the
+// re-probe against a deadlock is due (after 400 ticks here).
+func TestAClearProbeIsNotRepeated(t *testing.T) {
+	s := mustParse(t, `{"ticks":500,"target":{"type":"constant","value":-4},
+		"plant":{"type":"queue","initial":67,"items_per_run":10,"run_lifetime_ticks":1,"lag_ticks":12,"metric_sign":-1,"metric_offset":21},
+		"relay":{"warmer":false,"cooler":true,"lookback":128}}`)
+	rows, _, err := runProjectController(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coolers := 0
+	for _, r := range rows[:400] {
+		coolers += max(-r.Executed, 0)
+	}
+	t.Logf("coolers launched in ticks 0-399: %d", coolers)
+	if coolers != 1 {
+		t.Errorf("%d coolers launched in ticks 0-399, want 1 (the first probe)", coolers)
+	}
+}
