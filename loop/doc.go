@@ -131,7 +131,9 @@
 // A doubt is about the need it arose under (the metric too high, or too low): the larger probe
 // waits until that need is back, rather than pushing the metric the other way.
 // So a wrong-sign prior costs a few units, and a kind that cannot help is not escalated for
-// ever.
+// ever. A kind learned to move the metric against its name got there through zero, and its
+// effect may be a small split of nothing: it is launched in at most max(|error| at one metric
+// unit a unit, twice the unit-ticks it has been seen acting) units a tick.
 //
 // The first moves of a kind not yet seen working are scaled by Caution, since the prior is a
 // guess.

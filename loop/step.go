@@ -442,6 +442,15 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 		if s.Kinds[best.kind].Seen < confirmUnits && cfg.Caution < 1 {
 			units = math.Ceil(best.units * cfg.Caution)
 		}
+		// A kind learned to move the metric against its name (a warmer that lowers it) got
+		// there through zero: its effect may be a small split of nothing (consumers of an
+		// empty queue, the metric never moving, learned 0.2 a unit, then 0.01). It is not
+		// launched in more units a tick than would close the error at one metric unit each
+		// (the prior's guess, as for a probe) or twice the unit-ticks it has been seen acting:
+		// 225 and then 1000 consumers were launched on that empty queue in two ticks.
+		if (best.kind == Warmer) != (best.gain > 0) {
+			units = math.Min(units, math.Max(math.Ceil(math.Abs(sp-pv)), 2*s.Kinds[best.kind].Seen))
+		}
 		// A persistent small error: act rather than wait for ever; but only with a unit that
 		// moves the metric toward the target from where it is now. A gap predicted on the far
 		// side of the target (a queue below its target that its arrivals will carry past it)
