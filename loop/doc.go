@@ -125,8 +125,9 @@
 // ticks at least a quarter of the probe's departure): a drift that was growing (an arrival in
 // its rising phase) looks just like that, so such a probe is doubled too, until it reaches the
 // bound. With the drift carrying the metric toward the target, the units did it: settled.
-// A probe that stood out settles the kind as seen working (either way): it is not probed again
-// as a kind never seen, only by the re-probe against a deadlock. The noise it is judged against
+// A probe that stood out, acting alone (the other kind had nothing in flight), settles the kind
+// as seen working (either way): it is not probed again as a kind never seen, only by the
+// re-probe against a deadlock. The noise it is judged against
 // is learned outside probes only: inside one, the model's error is the probe's own effect.
 // A doubt is about the need it arose under (the metric too high, or too low): the larger probe
 // waits until that need is back, rather than pushing the metric the other way.
@@ -157,7 +158,8 @@
 // its next probe and the ledger counts of the previous tick, and when it was last starved.
 // The probe, noise, next-probe, end-prior and starvation fields were added within version 1: an
 // older checkpoint decodes with them zero (no probe under way, no doubt, end effects taken as
-// learned, no starvation care), which is a valid state. It is versioned (StateVersion);
+// learned, no starvation care, a probe under way not taken as acting alone), which is a valid
+// state. It is versioned (StateVersion);
 // MarshalState and UnmarshalState convert it for checkpoints, refusing a newer version or a state
 // that does not hold together. A new leader that restores it resumes with the learned model; after
 // a gap of several ticks (Config.Delay tells the tick length) it shifts its history so ages stay

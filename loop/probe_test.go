@@ -77,3 +77,41 @@ func TestDoubtOnlyProbesForItsOwnNeed(t *testing.T) {
 		})
 	}
 }
+
+// A clear answer settles the probed kind (it is not probed again as a kind never seen working)
+// only when the probe acted alone. With the other kind's units in flight, the departure may be
+// theirs: consumers emptying a queue while one cooler's half item went unseen made a clear
+// "answer", the cooler was settled as lowering the metric, and with both kinds believed to make
+// the gap worse nothing acted for 400 ticks (a generated scenario, seed 11597, with a shorter
+// model memory tried this stop).
+func TestOnlyAProbeActingAloneSettlesItsKind(t *testing.T) {
+	tests := []struct {
+		name     string
+		alone    bool // the warmers had nothing in flight at the launch
+		warmers  int32
+		wantSeen bool
+	}{
+		{"alone: settled", true, 0, true},
+		{"consumers running at the launch: not settled", false, 20, false},
+		{"consumers started during the probe: not settled", true, 20, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			s := NewState()
+			s.Tick = 20
+			// A cooler probe launched at tick 14 with the queue's metric at 32 and no drift; the
+			// metric is now 0, far past anything noise could explain.
+			s.Probe = Probe{Active: true, Kind: Cooler, Units: 1, Tick: 14, PV: 32, Alone: tc.alone}
+			f := [2]flows{}
+			f[Warmer].running = tc.warmers
+			trackProbe(&cfg, &s, &f, 0, 103)
+			if s.Probe.Active {
+				t.Fatal("probe still active after its units ended")
+			}
+			if got := s.Kinds[Cooler].Seen >= confirmUnits; got != tc.wantSeen {
+				t.Errorf("cooler settled as seen working: %v, want %v", got, tc.wantSeen)
+			}
+		})
+	}
+}

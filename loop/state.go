@@ -85,6 +85,9 @@ type Probe struct {
 	// taken the metric (signed), and At the ticks after the launch it was seen.
 	Dev float64 `json:"dev"`
 	At  int32   `json:"at"`
+	// Alone: the other kind had no units in flight from the launch on, so the departure can
+	// only be this probe's. Added within version 1: an older checkpoint decodes it false.
+	Alone bool `json:"alone,omitempty"`
 }
 
 // State is everything the controller remembers between ticks: a fixed-size value (no slices,

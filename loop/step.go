@@ -492,7 +492,9 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 			}
 			setUnits(cfg, &d, k, float64(max(ks.Doubt, 1)), f)
 			if n := d.Warmers + d.Coolers; n > 0 {
-				s.Probe = Probe{Active: true, Kind: k, Units: int32(n), Tick: s.Tick, PV: pv, Base: s.Theta[pDrift] + s.Drift}
+				o := f[Cooler-k]
+				s.Probe = Probe{Active: true, Kind: k, Units: int32(n), Tick: s.Tick, PV: pv, Base: s.Theta[pDrift] + s.Drift,
+					Alone: o.pending+o.running == 0}
 				return d
 			}
 		}
@@ -584,6 +586,9 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 		return
 	}
 	n := s.Tick - p.Tick
+	if o := f[Cooler-p.Kind]; o.pending+o.running > 0 {
+		p.Alone = false
+	}
 	if dev := pv - p.PV - p.Base*float64(n); math.Abs(dev) > math.Abs(p.Dev) {
 		p.Dev, p.At = dev, int32(n)
 	}
@@ -621,10 +626,16 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 	// A clear answer settles the kind: it has been seen working (either way), and is not
 	// probed again until the re-probe for a deadlock is due. A cooler that clearly pushed a
 	// queue 10 items away from its target was otherwise probed again with two units, as a kind
-	// never seen working, and the queue was left 30 items away for good.
+	// never seen working, and the queue was left 30 items away for good. Only a probe that
+	// acted alone settles it: with the other kind's units in flight the departure may be
+	// theirs (consumers emptying a queue while a cooler probe's half item went unseen; the
+	// cooler, settled as lowering the metric, was not probed again and nothing acted for 400
+	// ticks).
 	if math.Abs(p.Dev) >= clear && !(away && grew && driftAway && p.Units < limit) {
 		ks.Doubt = 0
-		ks.Seen = math.Max(ks.Seen, confirmUnits)
+		if p.Alone {
+			ks.Seen = math.Max(ks.Seen, confirmUnits)
+		}
 		return
 	}
 	if p.Units >= limit {
