@@ -20,7 +20,8 @@ type Config struct {
 	// Tolerance: no action while |target - metric| <= Tolerance (>= 0, metric units).
 	Tolerance float64 `json:"tolerance"`
 	// Lookback: ticks of history the controller learns the plant from (> 0): the model forgets
-	// a sample's weight by half in about 0.7 * Lookback ticks.
+	// a sample's weight by half in about 0.7 * Lookback ticks. Its memory starts at 10 ticks
+	// and grows by one every 4 ticks up to Lookback (see memory in step.go).
 	Lookback int `json:"lookback"`
 	// Delay is the tick length. The controller only uses it to notice gaps (a failover, a
 	// paused process) and keep its history aligned; 0 disables that.

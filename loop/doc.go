@@ -24,7 +24,9 @@
 //     is modelled as a drift plus, per kind, an effect per running unit per tick (a queue
 //     drained by consumers), an effect when a unit starts, and one when it ends (a count of
 //     running tasks goes up at the start and down at the end). Recursive least squares with
-//     forgetting (Lookback ticks of memory) fits these seven numbers, sign included: a warmer
+//     forgetting fits these seven numbers, sign included (its memory starts at 10 ticks and
+//     grows by one every 4 ticks up to Lookback, so the first, often censored ticks and the
+//     prior's guess do not hold a wrong split of drift and effects for long): a warmer
 //     that in fact lowers the metric is learned as such. The model starts as the original
 //     Relay's assumption (one unit moves the metric by one while it runs) but holds it loosely,
 //     so the first responses replace it. Its covariance is kept a valid covariance (checked
@@ -134,7 +136,8 @@
 // So a wrong-sign prior costs a few units, and a kind that cannot help is not escalated for
 // ever. A kind learned to move the metric against its name got there through zero, and its
 // effect may be a small split of nothing: it is launched in at most max(|error| at one metric
-// unit a unit, twice the unit-ticks it has been seen acting) units a tick.
+// unit a unit, twice the unit-ticks it has been seen acting while the metric moved off the
+// drift's path) units a tick.
 //
 // The first moves of a kind not yet seen working are scaled by Caution, since the prior is a
 // guess.
@@ -144,7 +147,7 @@
 //	max-per-tick   1000 (cmd default 100)  units of one kind asked for in one tick
 //	max-in-flight  10000 (cmd default 1000) units of one kind pending or running at once
 //	tolerance      0      no action while |predicted gap| <= tolerance (metric units)
-//	lookback       100    ticks of memory of the response model
+//	lookback       100    ticks of memory of the response model (from 10, reached by tick 400)
 //	caution        0.5    scale of the first moves of a kind not yet seen working
 //	coincidence    30     ticks of a new unit's life the decision looks ahead, at most
 //	probe-after    20     ticks of persistent error without action before a probe (growing: 4 each)

@@ -246,13 +246,19 @@ func learnModel(cfg *Config, s *State, h *Sample1, top, bottom bool) {
 		s.Kinds[Cooler].EndPrior = false
 	}
 	bound := acting && ((top && y > 0 && yhat < y) || (bottom && y < 0 && yhat > y))
+	// Evidence that a kind moves the metric at all: units of it acting while the metric left
+	// the drift's path (consumers of an empty queue never give any).
+	if math.Abs(y-s.Theta[pDrift]-s.Drift) >= math.Max(1, cfg.Tolerance) {
+		s.Kinds[Warmer].Moved += x[pWarmStart] + x[pWarmRun]
+		s.Kinds[Cooler].Moved += x[pCoolStart] + x[pCoolRun]
+	}
 	// The noise is the metric's own unexplained motion: a probe's ticks measure the probe (a
 	// first unit's effect is mispredicted by whatever the prior guessed), and counted as noise
 	// they made its own clear answer look like noise (see trackProbe).
 	if e := y - yhat - s.Drift; finite(e) && !h.Probe {
 		s.Noise += noiseGain * (e*e - s.Noise)
 	}
-	lambda := 1 - 1/float64(cfg.Lookback)
+	lambda := 1 - 1/float64(memory(cfg, s.Tick))
 	if h.Probe {
 		xe := *x
 		xe[pDrift] = 0
@@ -262,6 +268,16 @@ func learnModel(cfg *Config, s *State, h *Sample1, top, bottom bool) {
 	}
 	resid := y - dot(&s.Theta, x)
 	s.Drift += cfg.DriftGain * (resid - s.Drift)
+}
+
+// memory is the model's memory in ticks at tick t: 10 ticks at first, growing by one every 4
+// ticks up to Lookback. Early on, what the model holds came from the prior and from its first,
+// often censored ticks (a queue drained to empty by a first batch), and a wrong split between
+// the drift and the units' effect held for the whole Lookback kept a queue swinging between 39
+// and 69 items around its target of 60 (a consumer learned at 2.2 items a tick for 5, the
+// arrival at 4.8 for 11).
+func memory(cfg *Config, t int64) int {
+	return min(cfg.Lookback, max(10, int(min(t, math.MaxInt32))/4))
 }
 
 // keepPressed keeps a movement censored against a wall (side 0 high, 1 low), dropping the
@@ -446,10 +462,11 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 		// there through zero: its effect may be a small split of nothing (consumers of an
 		// empty queue, the metric never moving, learned 0.2 a unit, then 0.01). It is not
 		// launched in more units a tick than would close the error at one metric unit each
-		// (the prior's guess, as for a probe) or twice the unit-ticks it has been seen acting:
-		// 225 and then 1000 consumers were launched on that empty queue in two ticks.
+		// (the prior's guess, as for a probe) or twice the unit-ticks it has been seen acting
+		// while the metric moved: 225 and then 1000 consumers were launched on that empty
+		// queue in two ticks.
 		if (best.kind == Warmer) != (best.gain > 0) {
-			units = math.Min(units, math.Max(math.Ceil(math.Abs(sp-pv)), 2*s.Kinds[best.kind].Seen))
+			units = math.Min(units, math.Max(math.Ceil(math.Abs(sp-pv)), 2*s.Kinds[best.kind].Moved))
 		}
 		// A persistent small error: act rather than wait for ever; but only with a unit that
 		// moves the metric toward the target from where it is now. A gap predicted on the far

@@ -237,3 +237,30 @@ func TestAClearProbeIsNotRepeated(t *testing.T) {
 		t.Errorf("%d coolers launched in ticks 0-399, want 1 (the first probe)", coolers)
 	}
 }
+
+// The model's memory starts short and grows to Lookback. A consumer takes 5 items a tick for 9
+// ticks from a queue that 11 items a tick fill; the first ticks (a queue drained to empty by the
+// prior's first batch) left the model at 2.2 items a tick per consumer and an arrival of 4.8,
+// and with 100 ticks of memory from the start that split held: the queue swung between 39 and
+// 69 around its target of 60 to the end (IAE 1903 for a limit of 1453).
+func TestAWrongSplitOfDriftAndEffectIsForgotten(t *testing.T) {
+	s := mustParse(t, `{"ticks":150,"target":{"type":"constant","value":-60},
+		"plant":{"type":"queue","initial":22,"arrival_per_tick":11,"items_per_run":5,"run_lifetime_ticks":9,"lag_ticks":1,"metric_sign":-1},
+		"relay":{"warmer":true,"cooler":true,"lookback":200}}`)
+	r, err := Evaluate(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _, err := runProjectController(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, row := range rows[100:] {
+		lo, hi = math.Min(lo, row.State), math.Max(hi, row.State)
+	}
+	t.Logf("queue in ticks 100-149 between %.0f and %.0f (target 60); IAE %.0f (limit %.0f)", lo, hi, r.Mine.IAE, r.IAELimit)
+	if r.Mine.IAE > r.IAELimit {
+		t.Errorf("IAE %.0f, want <= %.0f", r.Mine.IAE, r.IAELimit)
+	}
+}
