@@ -188,14 +188,7 @@ func TestNoCoolersAgainstConsumersOfUnknownLife(t *testing.T) {
 	s := mustParse(t, `{"ticks":150,"target":{"type":"steps","steps":[[0,-23],[123,-32]]},
 		"plant":{"type":"queue","initial":14,"arrival_per_tick":3,"items_per_run":1,"run_lifetime_ticks":8,"lag_ticks":19,"metric_sign":-1},
 		"relay":{"warmer":true,"cooler":true,"lookback":30}}`)
-	r, err := Evaluate(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, _, err := runProjectController(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, rows := evaluateWithRows(t, s)
 	coolers, highest := 0, 0.0
 	for _, row := range rows[:40] {
 		coolers += max(-row.Executed, 0)
@@ -247,14 +240,7 @@ func TestAWrongSplitOfDriftAndEffectIsForgotten(t *testing.T) {
 	s := mustParse(t, `{"ticks":150,"target":{"type":"constant","value":-60},
 		"plant":{"type":"queue","initial":22,"arrival_per_tick":11,"items_per_run":5,"run_lifetime_ticks":9,"lag_ticks":1,"metric_sign":-1},
 		"relay":{"warmer":true,"cooler":true,"lookback":200}}`)
-	r, err := Evaluate(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, _, err := runProjectController(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, rows := evaluateWithRows(t, s)
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, row := range rows[100:] {
 		lo, hi = math.Min(lo, row.State), math.Max(hi, row.State)
@@ -263,4 +249,19 @@ func TestAWrongSplitOfDriftAndEffectIsForgotten(t *testing.T) {
 	if r.Mine.IAE > r.IAELimit {
 		t.Errorf("IAE %.0f, want <= %.0f", r.Mine.IAE, r.IAELimit)
 	}
+}
+
+// evaluateWithRows judges the project's controller on s against its targets and returns its
+// per-tick rows too.
+func evaluateWithRows(t *testing.T, s *Scenario) (*Result, []Row) {
+	t.Helper()
+	r, err := Evaluate(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _, err := runProjectController(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, rows
 }
