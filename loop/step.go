@@ -245,7 +245,14 @@ func learnModel(cfg *Config, s *State, h *Sample1, top, bottom bool) {
 	if x[pCoolEnd] > 0 {
 		s.Kinds[Cooler].EndPrior = false
 	}
-	bound := acting && ((top && y > 0 && yhat < y) || (bottom && y < 0 && yhat > y))
+	// And a tick that the metric spent at a wall it is known to have (an empty queue staying
+	// empty) while the model expected a move away from it is censored too: it only says that
+	// whatever pushes into the wall was at least as strong as what pulls away. Learned as a
+	// measurement, it taught that coolers did nothing: 20 of them added 40 items to an empty
+	// queue that 42 consumers emptied again in the same tick, each cooler was learned to add
+	// about 0.003 items, and 1000 a tick were launched later for a queue 11 items short.
+	bound := acting && ((top && y > 0 && yhat < y) || (bottom && y < 0 && yhat > y) ||
+		(top && s.WallHi && y == 0 && yhat < y) || (bottom && s.WallLo && y == 0 && yhat > y))
 	// Evidence that a kind moves the metric at all: units of it acting while the metric left
 	// the drift's path (consumers of an empty queue never give any).
 	if math.Abs(y-s.Theta[pDrift]-s.Drift) >= math.Max(1, cfg.Tolerance) {

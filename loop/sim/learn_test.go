@@ -251,6 +251,32 @@ func TestAWrongSplitOfDriftAndEffectIsForgotten(t *testing.T) {
 	}
 }
 
+// A tick that a queue spends empty while coolers add items to it is censored: the consumers
+// took the items at once. Learned as a measurement (the model expected the queue to grow, it
+// stayed empty), it taught that a cooler adds nearly nothing (0.003 items), and 1000 coolers a
+// tick were launched for a queue 11 items short of its target: the queue rose to 6064 items.
+func TestCoolersSwallowedByAnEmptyQueueAreNotLearnedAsNothing(t *testing.T) {
+	s := mustParse(t, `{"ticks":450,"target":{"type":"sine","mean":-17.5,"amp":2.5,"period":291},
+		"plant":{"type":"queue","initial":94,"arrival_per_tick":7,"items_per_run":2,"run_lifetime_ticks":5,"lag_ticks":5,"metric_sign":-1},
+		"relay":{"warmer":true,"cooler":true,"lookback":64}}`)
+	r, rows := evaluateWithRows(t, s)
+	most, highest := 0, 0.0
+	for _, row := range rows {
+		most = max(most, row.CoolersGranted)
+		highest = math.Max(highest, row.State)
+	}
+	t.Logf("at most %d coolers in a tick; highest queue %.0f; IAE %.0f (limit %.0f)", most, highest, r.Mine.IAE, r.IAELimit)
+	if most > 100 {
+		t.Errorf("%d coolers launched in one tick, want <= 100", most)
+	}
+	if highest > 300 {
+		t.Errorf("queue rose to %.0f items, want <= 300 (target about 17)", highest)
+	}
+	if r.Mine.IAE > r.IAELimit {
+		t.Errorf("IAE %.0f, want <= %.0f", r.Mine.IAE, r.IAELimit)
+	}
+}
+
 // evaluateWithRows judges the project's controller on s against its targets and returns its
 // per-tick rows too.
 func evaluateWithRows(t *testing.T, s *Scenario) (*Result, []Row) {
