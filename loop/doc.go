@@ -44,7 +44,10 @@
 //     (a first batch of consumers draining a queue to empty), is a bound too: the model moves
 //     to explain it but gains no confidence from it, so the next moves away from the wall set
 //     the effect per unit right rather than leaving it low (which made every recovery after a
-//     starved window ask for too many units). A movement that set a new extreme but fell
+//     starved window ask for too many units). So is a tick that the metric spent at a known
+//     wall while the model expected it to leave: producers whose items consumers took at once
+//     from an empty queue did not "add nothing" (learned so, they were later launched 1000 a
+//     tick for a queue 11 items short). A movement that set a new extreme but fell
 //     clearly short of what the model expected, and left it at once (a batch emptied the queue
 //     and the arrivals refilled it the next tick), may have been cut by a wall never seen
 //     before: it is held back like a censored tick (above), and learned only if the metric
@@ -137,7 +140,9 @@
 // ever. A kind learned to move the metric against its name got there through zero, and its
 // effect may be a small split of nothing: it is launched in at most max(|error| at one metric
 // unit a unit, twice the unit-ticks it has been seen acting while the metric moved off the
-// drift's path) units a tick.
+// drift's path) units a tick. So is any kind once it has been seen acting (a tiny effect with
+// its name is the same split of nothing: consumers of a queue that nothing fills); a kind not
+// yet seen acting is launched on the prior's guess.
 //
 // The first moves of a kind not yet seen working are scaled by Caution, since the prior is a
 // guess.

@@ -277,6 +277,29 @@ func TestCoolersSwallowedByAnEmptyQueueAreNotLearnedAsNothing(t *testing.T) {
 	}
 }
 
+// Consumers of a queue that nothing fills never move the metric; learned at a thousandth of
+// an item a unit (with their name: they would raise the metric), they were launched 1000 a
+// tick, 198017 in 350 ticks. A kind seen acting is launched in at most what would close the
+// error at one metric unit a unit, or twice the unit-ticks it has been seen moving the metric.
+func TestConsumersOfAQueueNothingFillsAreNotLaunchedByTheThousand(t *testing.T) {
+	s := mustParse(t, `{"ticks":350,"target":{"type":"steps","steps":[[0,17],[60,19],[90,23],[150,14],[180,18]]},
+		"plant":{"type":"queue","initial":0,"arrival_per_tick":0,"items_per_run":2,"run_lifetime_ticks":1,"lag_ticks":13,"metric_sign":1},
+		"supply":{"starved":[[25,90]]},
+		"relay":{"warmer":true,"cooler":false,"lookback":1000}}`)
+	r, rows := evaluateWithRows(t, s)
+	most := 0
+	for _, row := range rows {
+		most = max(most, row.WarmersGranted)
+	}
+	t.Logf("at most %d consumers in a tick; %d in all (limit %.0f)", most, r.Mine.Cost, r.CostLimit)
+	if most > 30 {
+		t.Errorf("%d consumers launched in one tick, want <= 30 (the error is at most 23)", most)
+	}
+	if float64(r.Mine.Cost) > r.CostLimit {
+		t.Errorf("%d consumers launched, want <= %.0f", r.Mine.Cost, r.CostLimit)
+	}
+}
+
 // evaluateWithRows judges the project's controller on s against its targets and returns its
 // per-tick rows too.
 func evaluateWithRows(t *testing.T, s *Scenario) (*Result, []Row) {
