@@ -140,9 +140,10 @@
 // ever. A kind learned to move the metric against its name got there through zero, and its
 // effect may be a small split of nothing: it is launched in at most max(|error| at one metric
 // unit a unit, twice the unit-ticks it has been seen acting while the metric moved off the
-// drift's path) units a tick. So is any kind once it has been seen acting (a tiny effect with
-// its name is the same split of nothing: consumers of a queue that nothing fills); a kind not
-// yet seen acting is launched on the prior's guess.
+// drift's path) units a tick; a move counts from the smaller of 1 and a hundredth of the range
+// the metric has covered, so a metric that units move by a hundredth is not held to its error.
+// So is a kind seen acting while the metric has never moved at all (a tiny effect with its
+// name is the same split of nothing: consumers of a queue that nothing fills).
 //
 // The first moves of a kind not yet seen working are scaled by Caution, since the prior is a
 // guess.

@@ -254,8 +254,13 @@ func learnModel(cfg *Config, s *State, h *Sample1, top, bottom bool) {
 	bound := acting && ((top && y > 0 && yhat < y) || (bottom && y < 0 && yhat > y) ||
 		(top && s.WallHi && y == 0 && yhat < y) || (bottom && s.WallLo && y == 0 && yhat > y))
 	// Evidence that a kind moves the metric at all: units of it acting while the metric left
-	// the drift's path (consumers of an empty queue never give any).
-	if math.Abs(y-s.Theta[pDrift]-s.Drift) >= math.Max(1, cfg.Tolerance) {
+	// the drift's path (consumers of an empty queue never give any) by max(Tolerance, the
+	// smaller of 1 and a hundredth of the range the metric has covered). A metric that has
+	// never moved gives none. With a fixed 1, a metric that the units move by a hundredth
+	// (a queue drained a hundredth of an item a tick per consumer) never showed the kind
+	// moving it, and its bound (decide) held it to the error: the queue ran away.
+	thr := math.Max(cfg.Tolerance, math.Min(1, 0.01*(s.Hi-s.Lo)))
+	if s.Hi > s.Lo && math.Abs(y-s.Theta[pDrift]-s.Drift) >= thr {
 		s.Kinds[Warmer].Moved += x[pWarmStart] + x[pWarmRun]
 		s.Kinds[Cooler].Moved += x[pCoolStart] + x[pCoolRun]
 	}
@@ -471,13 +476,15 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 		// launched in more units a tick than would close the error at one metric unit each
 		// (the prior's guess, as for a probe) or twice the unit-ticks it has been seen acting
 		// while the metric moved: 225 and then 1000 consumers were launched on that empty
-		// queue in two ticks. The same holds for any kind once it has been seen acting: a
-		// tiny effect learned with its name is the same split of nothing (consumers of a
-		// queue that nothing fills, learned at a thousandth of an item: 1000 a tick were
-		// launched, 198017 in 350 ticks). A kind not yet seen acting is launched on the
-		// prior's guess and is not bounded: cut to the error, consumers launched against a
-		// filling queue during a lag of 19 ticks fell behind it.
-		if ks := &s.Kinds[best.kind]; (best.kind == Warmer) != (best.gain > 0) || ks.Seen >= confirmUnits {
+		// queue in two ticks. The same holds for a kind seen acting while the metric has never
+		// moved at all: a tiny effect learned with its name is the same split of nothing
+		// (consumers of a queue that nothing fills, learned at a thousandth of an item: 1000 a
+		// tick were launched, 198017 in 350 ticks). Once the metric has moved, a kind acting
+		// with its name is not bounded: the bound's one metric unit a unit is a guess at the
+		// metric's scale, and on a metric whose units move it by a hundredth (a ratio, a
+		// queue drained a hundredth of an item a tick per consumer) it held the consumers to
+		// a fraction of what a filling queue needed.
+		if ks := &s.Kinds[best.kind]; (best.kind == Warmer) != (best.gain > 0) || (ks.Seen >= confirmUnits && s.Hi == s.Lo) {
 			units = math.Min(units, math.Max(math.Ceil(math.Abs(sp-pv)), 2*ks.Moved))
 		}
 		// A persistent small error: act rather than wait for ever; but only with a unit that

@@ -300,6 +300,33 @@ func TestConsumersOfAQueueNothingFillsAreNotLaunchedByTheThousand(t *testing.T) 
 	}
 }
 
+// A metric whose units move it by a hundredth (a consumer takes a hundredth of an item a
+// tick) is no reason to launch fewer units. The bound on a kind's units a tick (at one metric
+// unit a unit, unless the kind has been seen moving the metric) counted a move as one of at
+// least 1: the consumers never showed, they were held to the error (15 a tick) while the
+// queue needed 50 a tick against its arrivals, and it ran away from its target (IAE 11671 and
+// 11750). Now a move counts from a hundredth of the range the metric has covered.
+func TestASmallScaleMetricIsNotHeldToItsError(t *testing.T) {
+	for _, tc := range []struct{ name, sign, target string }{
+		{"consumers raise the metric -q", "-1", "-5"},
+		{"consumers lower the metric q, against their name", "1", "5"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustParse(t, `{"ticks":300,"target":{"type":"constant","value":`+tc.target+`},
+				"plant":{"type":"queue","initial":20,"arrival_per_tick":0.5,"items_per_run":0.01,"run_lifetime_ticks":1,"lag_ticks":1,"metric_sign":`+tc.sign+`},
+				"relay":{"warmer":true,"cooler":false,"lookback":100}}`)
+			r, err := Evaluate(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("IAE %.0f (limit %.0f), cost %d", r.Mine.IAE, r.IAELimit, r.Mine.Cost)
+			if r.Mine.IAE > r.IAELimit {
+				t.Errorf("IAE %.0f, want <= %.0f", r.Mine.IAE, r.IAELimit)
+			}
+		})
+	}
+}
+
 // evaluateWithRows judges the project's controller on s against its targets and returns its
 // per-tick rows too.
 func evaluateWithRows(t *testing.T, s *Scenario) (*Result, []Row) {
