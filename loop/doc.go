@@ -111,7 +111,8 @@
 //
 // Why a wrong belief does not turn into a flood: at a wall every tick is censored, so the model
 // alone cannot learn that the units it sends there do not help. If units of the kind chosen to
-// move the metric off a wall toward the target have run for a whole lag and life while the
+// move the metric off a wall toward the target (its learned effect pointing off the wall; not
+// a kind holding the metric there) have run for a whole lag and life while the
 // metric stayed pinned, that kind's effects are forgotten (zero, held loosely) and it is probed
 // afresh, one unit at a time as below.
 //

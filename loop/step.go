@@ -456,7 +456,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 			best = choice{kind: k, units: gap / g, gain: g, gap: gap}
 		}
 	}
-	if best.kind >= 0 && futile(cfg, s, f, best.kind, pv, sp) {
+	if best.kind >= 0 && futile(cfg, s, f, best.kind, best.gain, pv, sp) {
 		best.kind, wrong = -1, kinds
 	}
 	*stuck = best.kind < 0 && wrong == kinds && math.Abs(sp-pv) > math.Max(1, band)
@@ -578,9 +578,13 @@ func idleAtWall(s *State, r *response, g, sp float64, free *[Ring]float64) bool 
 // forgotten (zero, held loosely) and it is probed afresh, as a kind never seen working. Without
 // this, a model that had come to credit the kind with a tiny effect the right way, and that
 // learned nothing more at the wall (every tick there is censored), asked for ever more units.
-func futile(cfg *Config, s *State, f *[2]flows, k Kind, pv, sp float64) bool {
+// Only a kind whose learned effect (gain, a unit's at its coincidence point) points off the
+// wall is watched: a kind chosen for the other way is holding the metric there (tasks started
+// to replace those ending, with the metric at its highest value ever, taken for a wall, and
+// the target just under it), and dropping its model had 1000 tasks launched in one tick.
+func futile(cfg *Config, s *State, f *[2]flows, k Kind, gain, pv, sp float64) bool {
 	ks := &s.Kinds[k]
-	pinned := (s.WallLo && pv <= s.Lo && sp > pv) || (s.WallHi && pv >= s.Hi && sp < pv)
+	pinned := (s.WallLo && pv <= s.Lo && sp > pv && gain > 0) || (s.WallHi && pv >= s.Hi && sp < pv && gain < 0)
 	if !pinned || f[k].running == 0 {
 		ks.Futile = 0
 		return false

@@ -327,6 +327,28 @@ func TestASmallScaleMetricIsNotHeldToItsError(t *testing.T) {
 	}
 }
 
+// A tasks count at its highest value ever was taken for a wall, with the target (a sine at its
+// crest) a fraction under it. The warmers started to replace ending tasks were then judged
+// futile at moving the metric off that wall (they push the other way), their model was
+// dropped, and once the tasks had ended 1000 warmers were launched in one tick.
+func TestTasksReplacingEndsAreNotJudgedFutileAtAWall(t *testing.T) {
+	s := mustParse(t, `{"ticks":250,"target":{"type":"sine","mean":42.5,"amp":16.5,"period":381},
+		"plant":{"type":"tasks","initial":9,"task_duration_ticks":5,"lag_ticks":0},
+		"relay":{"warmer":true,"cooler":true,"lookback":100}}`)
+	r, rows := evaluateWithRows(t, s)
+	most := 0
+	for _, row := range rows {
+		most = max(most, row.WarmersGranted)
+	}
+	t.Logf("at most %d warmers in a tick; IAE %.0f (limit %.0f), cost %d", most, r.Mine.IAE, r.IAELimit, r.Mine.Cost)
+	if most > 100 {
+		t.Errorf("%d warmers launched in one tick, want <= 100", most)
+	}
+	if r.Mine.IAE > r.IAELimit {
+		t.Errorf("IAE %.0f, want <= %.0f", r.Mine.IAE, r.IAELimit)
+	}
+}
+
 // evaluateWithRows judges the project's controller on s against its targets and returns its
 // per-tick rows too.
 func evaluateWithRows(t *testing.T, s *Scenario) (*Result, []Row) {
