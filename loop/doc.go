@@ -54,7 +54,9 @@
 //     later goes past that extreme within Lookback ticks. Learned at once, one such tick set a
 //     consumer's effect 13% low for over a hundred ticks, and the recovery after the next
 //     starved window overshot. Predictions are clipped at a known
-//     wall, so units already in flight that would push past it are not mistaken for a reserve.
+//     wall, so units already in flight that would push past it are not mistaken for a reserve;
+//     not at one with the target beyond it (no wall, or a target out of reach: clipped there,
+//     the units in flight toward the target went uncounted and more were launched each tick).
 //     A unit that would start against a wall it pushes toward, with the target on the other
 //     side (a consumer started on a queue predicted to be still empty when it starts), would
 //     drain nothing for part of its life: it is launched later, once the metric is predicted

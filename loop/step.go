@@ -404,7 +404,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 		horizon = max(horizon, resp[k].horizon)
 	}
 	var free [Ring]float64 // free[h]: predicted metric h ticks ahead with no new units
-	predictFree(cfg, s, f, &resp, pv, horizon, &free)
+	predictFree(cfg, s, f, &resp, pv, sp, horizon, &free)
 	// A kind is not launched against the run effect of the other kind's units in flight while
 	// that kind's life is unknown (none of its units has ended yet): it is predicted for ever,
 	// and for consumers that drain a queue it is an extrapolation the queue cannot follow (it
@@ -420,7 +420,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 			!cfg.CoolerKills && !coolersKill(cfg, s) {
 			without := resp
 			without[j].run = 0
-			predictFree(cfg, s, f, &without, pv, horizon, &freeWithout[k])
+			predictFree(cfg, s, f, &without, pv, sp, horizon, &freeWithout[k])
 			judge[k] = &freeWithout[k]
 		}
 	}
@@ -441,7 +441,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 		kinds++
 		r := &resp[k]
 		g := unitResponse(r.run, r.start, r.end, r.lag, r.life, r.horizon)
-		gap := sp - clip(s, judge[k][r.horizon]+holdingLaunches(s, r))
+		gap := sp - clip(s, judge[k][r.horizon]+holdingLaunches(s, r), sp)
 		if math.Abs(gap) <= band {
 			continue
 		}
@@ -718,15 +718,26 @@ func holdingLaunches(s *State, r *response) float64 {
 	return rate * sum
 }
 
-// clip bounds a predicted metric by the walls it has been seen pressed against.
-func clip(s *State, v float64) float64 {
-	if s.WallLo {
-		v = math.Max(v, s.Lo)
+// clip bounds a predicted metric by the walls it has been seen pressed against (see walls).
+func clip(s *State, v, sp float64) float64 {
+	lo, hi := walls(s, sp)
+	return math.Min(math.Max(v, lo), hi)
+}
+
+// walls returns the walls that clip a prediction (-Inf, +Inf for none): those seen, except
+// one with the target beyond it. That one is no wall (a tasks count flat at its highest value
+// for a few ticks looks like one), or the target cannot be reached; either way, clipped there,
+// units in flight toward the target were not counted and more were launched every tick (16 a
+// tick for 15 ticks, a lag, toward a target 16 tasks above that "wall": 288 tasks for 64).
+func walls(s *State, sp float64) (lo, hi float64) {
+	lo, hi = math.Inf(-1), math.Inf(1)
+	if s.WallLo && sp >= s.Lo {
+		lo = s.Lo
 	}
-	if s.WallHi {
-		v = math.Min(v, s.Hi)
+	if s.WallHi && sp <= s.Hi {
+		hi = s.Hi
 	}
-	return v
+	return lo, hi
 }
 
 // setUnits applies the per-tick and in-flight bounds.
@@ -750,7 +761,7 @@ func setUnits(cfg *Config, d *Decision, k Kind, units float64, f *[2]flows) {
 // units start after their kind's lag (counted from their launch), running units end after its
 // life (counted from their start), and the learned drift goes on. Coolers seen killing warmer
 // tasks take, when they act, the running warmer that would end last: its own end will not come.
-func predictFree(cfg *Config, s *State, f *[2]flows, resp *[2]response, pv float64, horizon int, free *[Ring]float64) {
+func predictFree(cfg *Config, s *State, f *[2]flows, resp *[2]response, pv, sp float64, horizon int, free *[Ring]float64) {
 	var delta [Ring]float64
 	drift := s.Theta[pDrift] + s.Drift
 	for j := 1; j <= horizon; j++ {
@@ -810,14 +821,8 @@ func predictFree(cfg *Config, s *State, f *[2]flows, resp *[2]response, pv float
 		}
 	}
 	// A wall the metric has been seen pressed against (an empty queue) clips the prediction,
-	// so an excess in flight is not taken for a reserve that will carry on.
-	lo, hi := math.Inf(-1), math.Inf(1)
-	if s.WallLo {
-		lo = s.Lo
-	}
-	if s.WallHi {
-		hi = s.Hi
-	}
+	// so an excess in flight is not taken for a reserve that will carry on (see walls).
+	lo, hi := walls(s, sp)
 	free[0] = pv
 	for j := 1; j <= horizon; j++ {
 		free[j] = math.Min(math.Max(free[j-1]+delta[j], lo), hi)

@@ -349,6 +349,28 @@ func TestTasksReplacingEndsAreNotJudgedFutileAtAWall(t *testing.T) {
 	}
 }
 
+// A tasks count held flat at its highest value (48) was taken for a wall. When the target
+// stepped to 64, beyond it, every prediction was clipped at 48: the 16 tasks launched a tick
+// were never counted, 16 more were launched every tick for the 15 ticks of the lag, and the
+// count rose to 288 before 208 kills brought it back.
+func TestUnitsInFlightTowardATargetBeyondAWallAreCounted(t *testing.T) {
+	s := mustParse(t, `{"ticks":450,"target":{"type":"steps","steps":[[0,38],[47,37],[198,48],[337,64]]},
+		"plant":{"type":"tasks","initial":11,"task_duration_ticks":13,"lag_ticks":15},
+		"relay":{"warmer":true,"cooler":true,"lookback":1000}}`)
+	r, rows := evaluateWithRows(t, s)
+	highest := 0.0
+	for _, row := range rows[337:] {
+		highest = math.Max(highest, row.PV)
+	}
+	t.Logf("highest count after the step to 64: %.0f; IAE %.0f (limit %.0f), cost %d (limit %.0f)", highest, r.Mine.IAE, r.IAELimit, r.Mine.Cost, r.CostLimit)
+	if highest > 80 {
+		t.Errorf("the count rose to %.0f, want <= 80 (target 64)", highest)
+	}
+	if r.Mine.IAE > r.IAELimit {
+		t.Errorf("IAE %.0f, want <= %.0f", r.Mine.IAE, r.IAELimit)
+	}
+}
+
 // evaluateWithRows judges the project's controller on s against its targets and returns its
 // per-tick rows too.
 func evaluateWithRows(t *testing.T, s *Scenario) (*Result, []Row) {
