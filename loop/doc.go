@@ -149,7 +149,9 @@
 // name is the same split of nothing: consumers of a queue that nothing fills).
 //
 // The first moves of a kind not yet seen working are scaled by Caution, since the prior is a
-// guess.
+// guess, and sized as if a unit moved the metric by at least one metric unit: until a few of
+// its units have acted, a tiny learned effect is an unresolved split of start, run and end
+// effects, not a measurement.
 //
 // # Tunables and defaults (flag names; a scenario's "controller" object uses them too)
 //

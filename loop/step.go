@@ -452,8 +452,17 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 		if idleAtWall(s, r, g, sp, judge[k]) {
 			continue
 		}
+		// A kind not yet confirmed is sized as moving the metric by at least one metric unit a
+		// unit (the prior's guess): its first units' start, run and end effects are not yet
+		// told apart (a consumer that lives one tick starts, runs and ends in two ticks), and a
+		// split that left a consumer's effect at a two-thousandth of an item had 1000 launched
+		// in each of two ticks on a queue 16 items from its target.
+		size := g
+		if s.Kinds[k].Seen < confirmUnits && math.Abs(g) < 1 {
+			size = math.Copysign(1, g)
+		}
 		if best.kind < 0 || math.Abs(g) > math.Abs(best.gain) {
-			best = choice{kind: k, units: gap / g, gain: g, gap: gap}
+			best = choice{kind: k, units: gap / size, gain: g, gap: gap}
 		}
 	}
 	if best.kind >= 0 && futile(cfg, s, f, best.kind, best.gain, pv, sp) {

@@ -371,6 +371,29 @@ func TestUnitsInFlightTowardATargetBeyondAWallAreCounted(t *testing.T) {
 	}
 }
 
+// A consumer that lives one tick starts, runs and ends within two ticks: from its first unit
+// the model cannot yet tell its start, run and end effects apart, and a split that left it at a
+// two-thousandth of an item a unit had 1000 consumers launched in each of two ticks (and 1000
+// producers after them) on a queue 16 items from its target.
+func TestAFirstUnitsSplitDoesNotSizeAFlood(t *testing.T) {
+	s := mustParse(t, `{"ticks":350,"target":{"type":"sine","mean":-12.5,"amp":3.5,"period":110},
+		"plant":{"type":"queue","initial":10,"arrival_per_tick":1,"items_per_run":0.5,"run_lifetime_ticks":1,"lag_ticks":14,"metric_sign":-1},
+		"supply":{"starved":[[69,124]]},
+		"relay":{"warmer":true,"cooler":true,"lookback":30}}`)
+	r, rows := evaluateWithRows(t, s)
+	most := 0
+	for _, row := range rows[:69] {
+		most = max(most, row.WarmersGranted, row.CoolersGranted)
+	}
+	t.Logf("at most %d units of a kind in a tick before the starved window; IAE %.0f (limit %.0f)", most, r.Mine.IAE, r.IAELimit)
+	if most > 50 {
+		t.Errorf("%d units of a kind launched in one tick, want <= 50", most)
+	}
+	if r.Mine.IAE > r.IAELimit {
+		t.Errorf("IAE %.0f, want <= %.0f", r.Mine.IAE, r.IAELimit)
+	}
+}
+
 // evaluateWithRows judges the project's controller on s against its targets and returns its
 // per-tick rows too.
 func evaluateWithRows(t *testing.T, s *Scenario) (*Result, []Row) {
