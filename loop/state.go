@@ -70,8 +70,9 @@ type KindState struct {
 	EndPrior bool `json:"end_prior,omitempty"`
 	// Moved: unit-ticks of this kind acting on learned ticks where the metric moved off the
 	// drift's path by at least max(Tolerance, min(1, a hundredth of the range the metric has
-	// covered)): the evidence that its units move the metric at all. Added within version 1: an older checkpoint decodes it 0 (see decide's bound on a
-	// kind learned against its name).
+	// covered)): the evidence that its units move the metric at all. Added within version 1:
+	// an older checkpoint decodes it 0 (see decide's bound on the units a tick of a kind
+	// learned against its name).
 	Moved float64 `json:"moved,omitempty"`
 }
 
