@@ -70,7 +70,7 @@ func TestDoubtOnlyProbesForItsOwnNeed(t *testing.T) {
 			s.Tick = 100
 			var f [2]flows
 			stuck := false
-			d := decide(&cfg, &s, &f, tc.pv, 20, &stuck)
+			d := decide(&cfg, &s, &f, tc.pv, 20, false, false, &stuck)
 			if d.Warmers != tc.units {
 				t.Errorf("metric %.0f, target 20: %d warmers, want %d", tc.pv, d.Warmers, tc.units)
 			}

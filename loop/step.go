@@ -52,6 +52,7 @@ func Step(cfg *Config, s *State, in Input) Decision {
 		h.OK = false
 	}
 	surprised := false
+	maybeHi, maybeLo := false, false
 	if learn && pvOK && s.PrevOK {
 		h := &s.Held
 		regressors(&h.X, &f)
@@ -65,6 +66,16 @@ func Step(cfg *Config, s *State, in Input) Decision {
 		surprised = acting && math.Abs(h.Y-yhat) > math.Max(math.Abs(yhat), 1)+cfg.Tolerance
 		h.NewHi, h.NewLo = pv > s.Hi, pv < s.Lo
 		h.AtHi, h.AtLo = pv == s.Hi && s.Hi != s.Lo, pv == s.Lo && s.Hi != s.Lo
+		// A new extreme reached clearly short of what the units pushing toward it were
+		// expected to do (by a quarter, the test learnModel applies a tick later, once the
+		// next metric tells) may be a wall: this tick's decision takes it for one (decide).
+		if acting {
+			y0 := dot(&s.Theta, &h.X)
+			short := 0.25 * math.Abs(y0)
+			units := y0 - s.Theta[pDrift] // what the units were expected to do
+			maybeHi = h.NewHi && !s.WallHi && units > 0 && y0 > h.Y+short
+			maybeLo = h.NewLo && !s.WallLo && units < 0 && y0 < h.Y-short
+		}
 	}
 	if pvOK {
 		if !s.HasSeen {
@@ -101,7 +112,7 @@ func Step(cfg *Config, s *State, in Input) Decision {
 	if surprised {
 		d = Decision{Error: sp - pv}
 	} else {
-		d = decide(cfg, s, &f, pv, sp, &stuck)
+		d = decide(cfg, s, &f, pv, sp, maybeHi, maybeLo, &stuck)
 	}
 	d.Starved = starved
 	s.Kinds[Warmer].Asked, s.Kinds[Cooler].Asked = int32(d.Warmers), int32(d.Coolers)
@@ -395,7 +406,7 @@ func sure(s *State, i int, v float64) bool {
 // decide predicts where the metric goes with what is already in flight and picks the units of
 // the kind that closes the predicted gap at its coincidence point.
 // stuck is set when a gap is predicted that no kind is believed to close.
-func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Decision {
+func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo bool, stuck *bool) Decision {
 	d := Decision{Error: sp - pv}
 	var resp [2]response
 	horizon := 1
@@ -442,6 +453,19 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, stuck *bool) Dec
 		r := &resp[k]
 		g := unitResponse(r.run, r.start, r.end, r.lag, r.life, r.horizon)
 		gap := sp - clip(s, judge[k][r.horizon]+holdingLaunches(s, r), sp)
+		// A kind that pulls the metric away from a new extreme that may be a wall (see Step)
+		// is not launched against a prediction past it: consumers emptying a queue, their
+		// drain predicted far past empty, drew 664 producers in the tick it emptied (the wall
+		// was known a tick later; the queue rose to 3332 items for a target of 55). The kind
+		// pushing toward it is judged as before: a first batch emptying a queue that the
+		// arrivals refilled the next tick is no wall, and clipped there, too many consumers
+		// were launched after a starved window.
+		if maybeHi && g < 0 && pv >= s.Hi {
+			gap = math.Max(gap, math.Min(sp-pv, 0))
+		}
+		if maybeLo && g > 0 && pv <= s.Lo {
+			gap = math.Min(gap, math.Max(sp-pv, 0))
+		}
 		if math.Abs(gap) <= band {
 			continue
 		}

@@ -394,6 +394,32 @@ func TestAFirstUnitsSplitDoesNotSizeAFlood(t *testing.T) {
 	}
 }
 
+// Consumers emptying a queue were predicted to drain it far past empty (the wall was not yet
+// known: the learner tells one a tick after the metric first stops there), and 664 producers
+// were launched in the tick it emptied; the queue rose to 3332 items for a target of 55.
+func TestTheTickAQueueEmptiesDrawsNoFlood(t *testing.T) {
+	s := mustParse(t, `{"ticks":350,"target":{"type":"constant","value":-55},
+		"plant":{"type":"queue","initial":2,"arrival_per_tick":6,"items_per_run":5,"run_lifetime_ticks":5,"lag_ticks":17,"metric_sign":-1},
+		"supply":{"starved":[[81,125]]},
+		"relay":{"warmer":true,"cooler":true,"lookback":200}}`)
+	r, rows := evaluateWithRows(t, s)
+	most, highest := 0, 0.0
+	for _, row := range rows {
+		most = max(most, row.CoolersGranted)
+		highest = math.Max(highest, row.State)
+	}
+	t.Logf("at most %d producers in a tick; highest queue %.0f; IAE %.0f (limit %.0f)", most, highest, r.Mine.IAE, r.IAELimit)
+	if most > 100 {
+		t.Errorf("%d producers launched in one tick, want <= 100", most)
+	}
+	if highest > 600 {
+		t.Errorf("queue rose to %.0f items, want <= 600 (target 55)", highest)
+	}
+	if r.Mine.IAE > r.IAELimit {
+		t.Errorf("IAE %.0f, want <= %.0f", r.Mine.IAE, r.IAELimit)
+	}
+}
+
 // evaluateWithRows judges the project's controller on s against its targets and returns its
 // per-tick rows too.
 func evaluateWithRows(t *testing.T, s *Scenario) (*Result, []Row) {
