@@ -70,7 +70,7 @@ func Step(cfg *Config, s *State, in Input) Decision {
 		// expected to do (by a quarter, the test learnModel applies a tick later, once the
 		// next metric tells) may be a wall: this tick's decision takes it for one (decide).
 		if acting {
-			y0 := dot(&s.Theta, &h.X)
+			y0 := yhat - s.Drift // the model's own expectation, as learnModel tests it
 			short := 0.25 * math.Abs(y0)
 			units := y0 - s.Theta[pDrift] // what the units were expected to do
 			maybeHi = h.NewHi && !s.WallHi && units > 0 && y0 > h.Y+short
@@ -460,10 +460,10 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 		// pushing toward it is judged as before: a first batch emptying a queue that the
 		// arrivals refilled the next tick is no wall, and clipped there, too many consumers
 		// were launched after a starved window.
-		if maybeHi && g < 0 && pv >= s.Hi {
+		if maybeHi && g < 0 {
 			gap = math.Max(gap, math.Min(sp-pv, 0))
 		}
-		if maybeLo && g > 0 && pv <= s.Lo {
+		if maybeLo && g > 0 {
 			gap = math.Min(gap, math.Max(sp-pv, 0))
 		}
 		if math.Abs(gap) <= band {
