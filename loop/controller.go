@@ -132,10 +132,11 @@ func (c *Controller) Terms() Terms { return TermsOf(&c.cfg, &c.state) }
 // TermsOf computes the named internal values of a state.
 func TermsOf(cfg *Config, s *State) Terms {
 	w, k := kindResponse(cfg, s, Warmer), kindResponse(cfg, s, Cooler)
+	sc := s.scale()
 	return Terms{
-		Drift:         s.Theta[pDrift] + s.Drift,
-		WarmerPerUnit: unitResponse(w.run, w.start, w.end, w.lag, w.life, w.horizon),
-		CoolerPerUnit: unitResponse(k.run, k.start, k.end, k.lag, k.life, k.horizon),
+		Drift:         sc * (s.Theta[pDrift] + s.Drift),
+		WarmerPerUnit: sc * unitResponse(w.run, w.start, w.end, w.lag, w.life, w.horizon),
+		CoolerPerUnit: sc * unitResponse(k.run, k.start, k.end, k.lag, k.life, k.horizon),
 		WarmerLag:     s.Kinds[Warmer].Lag, WarmerLife: s.Kinds[Warmer].Life,
 		CoolerLag: s.Kinds[Cooler].Lag, CoolerLife: s.Kinds[Cooler].Life,
 	}

@@ -8,8 +8,9 @@ import (
 )
 
 // StateVersion is the version of State's serialised form. A state written by a newer version
-// is refused by UnmarshalState.
-const StateVersion = 1
+// is refused by UnmarshalState. Version 2 added Scale; a version 1 state that has seen a metric
+// holds metric units, and is read with Scale 1.
+const StateVersion = 2
 
 // Ring is the number of ticks of launch and start history the controller keeps per kind. It
 // bounds the lags and lifetimes it can time exactly; longer-lived tasks count as permanent.
@@ -99,8 +100,13 @@ type Probe struct {
 // State is everything the controller remembers between ticks: a fixed-size value (no slices,
 // no maps), so a tick allocates nothing and a checkpoint is bounded (a few KiB as JSON).
 type State struct {
-	Version int   `json:"v"`
-	Tick    int64 `json:"tick"`
+	Version int `json:"v"`
+	// Scale is how many metric units one unit of the controller's own is (metricScale: 1 for
+	// readings between 3 and 300, else a power of ten); 0 until the first metric and target
+	// that are not both zero. Every metric quantity below (the model, the noise, the extremes,
+	// the probe's metrics) is in the controller's own units: the metric divided by Scale.
+	Scale float64 `json:"scale,omitempty"`
+	Tick  int64   `json:"tick"`
 	// LastNow is the time of the previous tick (Unix nanoseconds; 0 = none).
 	LastNow int64 `json:"last_now"`
 	// PrevPV is the previous tick's metric, valid when PrevOK.
@@ -174,7 +180,8 @@ const pressedKept = 8
 
 // NewState returns the state of a controller that has seen nothing: its model is the original
 // Relay's assumption (one warmer unit raises the metric by one while it runs, one cooler unit
-// lowers it by one), held loosely so the first responses replace it.
+// lowers it by one; by one of the controller's own units, see Scale), held loosely so the first
+// responses replace it.
 func NewState() State {
 	s := State{Version: StateVersion}
 	s.Theta[pWarmStart], s.Theta[pWarmEnd] = 1, -1
@@ -204,6 +211,13 @@ func UnmarshalState(b []byte) (State, error) {
 	}
 	if s.Version < 1 {
 		return State{}, fmt.Errorf("%w: missing version", ErrState)
+	}
+	if s.Version == 1 && s.HasSeen {
+		s.Scale = 1
+	}
+	s.Version = StateVersion
+	if !finite(s.Scale) || s.Scale < 0 {
+		return State{}, fmt.Errorf("%w: scale %v", ErrState, s.Scale)
 	}
 	for _, v := range s.Theta {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -244,4 +258,12 @@ type Terms struct {
 	WarmerLife float64 `json:"warmer_life"`
 	CoolerLag  float64 `json:"cooler_lag"`
 	CoolerLife float64 `json:"cooler_life"`
+}
+
+// scale is Scale, or 1 while it is not chosen (the metric and target read so far were zero).
+func (s *State) scale() float64 {
+	if s.Scale > 0 {
+		return s.Scale
+	}
+	return 1
 }

@@ -3,6 +3,7 @@ package loop
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -49,9 +50,13 @@ func TestStateRoundTripResumesTheSameDecisions(t *testing.T) {
 func TestUnmarshalStateRefusesFutureAndCorruptStates(t *testing.T) {
 	good := NewState()
 	b, _ := MarshalState(&good)
-	future := strings.Replace(string(b), `"v":1`, `"v":99`, 1)
+	future := strings.Replace(string(b), fmt.Sprintf(`"v":%d`, StateVersion), `"v":99`, 1)
+	if future == string(b) {
+		t.Fatalf("no version in %s", b)
+	}
 	for name, tc := range map[string]string{
 		"future version": future,
+		"negative scale": strings.Replace(string(b), `"tick":`, `"scale":-1,"tick":`, 1),
 		"not json":       "{{{",
 		"no version":     `{"tick":3}`,
 		"nan model":      strings.Replace(string(b), `"theta":[0,`, `"theta":["x",`, 1),
@@ -107,5 +112,46 @@ func TestMissIsNotANumber(t *testing.T) {
 		if after.Theta != before.Theta {
 			t.Errorf("%s: the model learned from a miss", name)
 		}
+	}
+}
+
+// A checkpoint written before the state had a scale (version 1) holds metric units: a replica
+// of this version that takes over must read it at scale 1, not choose a scale from the next
+// metric and read the learned model a hundred times too small or large.
+func TestAVersion1StateIsReadInMetricUnits(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Delay = time.Second
+	c := New(cfg)
+	epoch := time.Unix(1e9, 0)
+	for i := 0; i < 5; i++ {
+		c.Step(Input{Now: epoch.Add(time.Duration(i) * time.Second), Metric: Sample{Value: 5000, OK: true}, Target: Sample{Value: 5200, OK: true}})
+	}
+	st := c.State()
+	if st.Scale != 100 {
+		t.Fatalf("a metric of 5000 for a target of 5200: scale %v, want 100", st.Scale)
+	}
+	for _, tc := range []struct {
+		name      string
+		seen      bool
+		wantScale float64
+	}{
+		{"a state that has seen a metric", true, 1},
+		{"a state that has seen nothing", false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v1 := NewState()
+			v1.Version, v1.HasSeen = 1, tc.seen
+			b, _ := MarshalState(&v1)
+			if strings.Contains(string(b), `"scale"`) {
+				t.Fatalf("a version 1 state has no scale: %s", b)
+			}
+			got, err := UnmarshalState(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Scale != tc.wantScale || got.Version != StateVersion {
+				t.Fatalf("read as version %d, scale %v; want %d, %v", got.Version, got.Scale, StateVersion, tc.wantScale)
+			}
+		})
 	}
 }

@@ -40,6 +40,9 @@ const DefaultTraceMaxBytes int64 = 64 << 20
 //	drift      State.Drift, the recent-disturbance estimate (metric units per tick)
 //	noise      State.Noise, the mean square of the one-tick prediction error
 //	hi, lo     the highest and lowest metric seen (null before the first metric)
+//	scale      State.Scale: the metric units of one of the controller's own units, chosen
+//	           from the first readings (0 until then); theta, drift, noise, hi and lo are
+//	           written in metric units
 //	wall_hi, wall_lo  the metric is believed pressed against hi (lo): a wall such as an
 //	           empty queue
 //	idle       ticks since the last tick that asked for units
@@ -274,6 +277,7 @@ func appendTraceLine(b []byte, rec *TickRecord) []byte {
 	b = appendNum(b, tm.CoolerLag)
 	b = append(b, `,"cooler_life":`...)
 	b = appendNum(b, tm.CoolerLife)
+	sc := s.scale() // the state holds the controller's own units; the trace writes metric units
 	b = append(b, `},"theta":{`...)
 	for i, name := range thetaNames {
 		if i > 0 {
@@ -282,24 +286,26 @@ func appendTraceLine(b []byte, rec *TickRecord) []byte {
 		b = append(b, '"')
 		b = append(b, name...)
 		b = append(b, `":`...)
-		b = appendNum(b, s.Theta[i])
+		b = appendNum(b, sc*s.Theta[i])
 	}
 	b = append(b, `},"drift":`...)
-	b = appendNum(b, s.Drift)
+	b = appendNum(b, sc*s.Drift)
 	b = append(b, `,"noise":`...)
-	b = appendNum(b, s.Noise)
+	b = appendNum(b, sc*sc*s.Noise)
 	b = append(b, `,"hi":`...)
 	if s.HasSeen {
-		b = appendNum(b, s.Hi)
+		b = appendNum(b, sc*s.Hi)
 	} else {
 		b = append(b, "null"...)
 	}
 	b = append(b, `,"lo":`...)
 	if s.HasSeen {
-		b = appendNum(b, s.Lo)
+		b = appendNum(b, sc*s.Lo)
 	} else {
 		b = append(b, "null"...)
 	}
+	b = append(b, `,"scale":`...)
+	b = appendNum(b, s.Scale)
 	b = append(b, `,"wall_hi":`...)
 	b = strconv.AppendBool(b, s.WallHi)
 	b = append(b, `,"wall_lo":`...)

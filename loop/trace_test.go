@@ -193,7 +193,7 @@ func TestTraceFieldNamesAreTheDocumentedOnes(t *testing.T) {
 		kinds.cooler.seen kinds.warmer.doubt kinds.warmer.lag kinds.warmer.life kinds.warmer.seen
 		ledger.cooler.pending ledger.cooler.running ledger.cooler.ungranted ledger.warmer.pending
 		ledger.warmer.running ledger.warmer.ungranted lo metric.ok metric.value noise probe.active probe.kind
-		probe.tick probe.units target.ok target.value terms.cooler_lag terms.cooler_life terms.cooler_per_unit terms.drift
+		probe.tick probe.units scale target.ok target.value terms.cooler_lag terms.cooler_life terms.cooler_per_unit terms.drift
 		terms.warmer_lag terms.warmer_life terms.warmer_per_unit theta.cooler_end theta.cooler_run
 		starved_at theta.cooler_start theta.drift theta.warmer_end theta.warmer_run theta.warmer_start tick
 		time took_ms wall_hi wall_lo`)

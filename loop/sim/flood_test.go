@@ -70,6 +70,14 @@ func TestNoFlood(t *testing.T) {
 				"plant":{"type":"queue","initial":2,"arrival_per_tick":6,"items_per_run":5,"run_lifetime_ticks":5,"lag_ticks":17,"metric_sign":-1},
 				"supply":{"starved":[[81,125]]},
 				"relay":{"warmer":true,"cooler":true,"lookback":200}}`},
+		// The metric's scale (loop's metricScale) brings readings below 1 into [30, 300): a
+		// ratio of 0.4 for a target of 0.7 is controlled as 40 for 70. Taken from below 3, it
+		// read a task count of 0 for a target of 2 as a fraction: 200 tasks were started for
+		// the 2, then 1000 kills were asked for a tick.
+		{name: "a count of 0 for a target of 2 is no fraction", most: 10, highest: 10,
+			scenario: `{"ticks":300,"target":{"type":"steps","steps":[[0,2],[120,6],[200,1]]},
+				"plant":{"type":"tasks","initial":0,"task_duration_ticks":39,"lag_ticks":19},
+				"relay":{"warmer":true,"cooler":true,"lookback":1000}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, rows := evaluateWithRows(t, mustParse(t, tc.scenario))
