@@ -102,8 +102,8 @@ type Probe struct {
 type State struct {
 	Version int `json:"v"`
 	// Scale is how many metric units one unit of the controller's own is (metricScale: 1 for
-	// readings between 3 and 300, else a power of ten); 0 until the first metric and target
-	// that are not both zero. Every metric quantity below (the model, the noise, the extremes,
+	// readings from 1 to 300, else a power of ten); 0 until the first metric and target that
+	// are not both zero. Every metric quantity below (the model, the noise, the extremes,
 	// the probe's metrics) is in the controller's own units: the metric divided by Scale.
 	Scale float64 `json:"scale,omitempty"`
 	Tick  int64   `json:"tick"`
