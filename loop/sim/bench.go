@@ -51,21 +51,27 @@ func Evaluate(s *Scenario) (*Result, error) {
 		*x.f = Compute(s, rows)
 	}
 	res.IAELimit, res.CostLimit = Limits(s.Ticks, res.Orig, res.Ref)
-	if res.Mine.IAE > res.IAELimit {
-		res.Failed = append(res.Failed, "iae")
+	res.judge()
+	return res, nil
+}
+
+// judge sets Failed: the targets the project's figures miss.
+func (r *Result) judge() {
+	r.Failed = nil
+	if r.Mine.IAE > r.IAELimit {
+		r.Failed = append(r.Failed, "iae")
 	}
-	if float64(res.Mine.Cost) > res.CostLimit {
-		res.Failed = append(res.Failed, "cost")
+	if float64(r.Mine.Cost) > r.CostLimit {
+		r.Failed = append(r.Failed, "cost")
 	}
-	for _, w := range res.Mine.PostStarve {
+	for _, w := range r.Mine.PostStarve {
 		if !w.OK() {
-			res.Failed = append(res.Failed, fmt.Sprintf("post-starvation[%d,%d)", w.Start, w.End))
+			r.Failed = append(r.Failed, fmt.Sprintf("post-starvation[%d,%d)", w.Start, w.End))
 		}
 	}
-	if res.Mine.Deadlock {
-		res.Failed = append(res.Failed, fmt.Sprintf("deadlock@%d", res.Mine.DeadlockAt))
+	if r.Mine.Deadlock {
+		r.Failed = append(r.Failed, fmt.Sprintf("deadlock@%d", r.Mine.DeadlockAt))
 	}
-	return res, nil
 }
 
 // ScenarioFiles lists the *.json files under the given files or directories (recursively),

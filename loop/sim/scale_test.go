@@ -64,21 +64,10 @@ func TestAMetricReadInOtherUnitsIsHeldAlike(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := Parse(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
 		if _, ok, _ := inUnits(raw, 1); !ok {
 			continue
 		}
-		base, err := Evaluate(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		own, err := Run(s, Project)
-		if err != nil {
-			t.Fatal(err)
-		}
+		base, own := evaluateWithRows(t, mustParse(t, string(raw)))
 		// Readings in [30, 300) in its own units are read in thousands and thousandths as in
 		// its own units (State.Scale 1000 and 0.001). Others land in another decade (14 in
 		// thousands reads as 140 in hundreds): that is a different plant to the controller.
@@ -88,27 +77,13 @@ func TestAMetricReadInOtherUnitsIsHeldAlike(t *testing.T) {
 		queues++
 		for _, f := range []float64{1000, 0.001} {
 			t.Run(fmt.Sprintf("%s x%g", filepath.Base(file), f), func(t *testing.T) {
-				b, _, err := inUnits(raw, f)
+				got, err := inOtherUnits(base, raw, f)
 				if err != nil {
 					t.Fatal(err)
 				}
-				sf, err := Parse(b)
-				if err != nil {
-					t.Fatal(err)
-				}
-				rows, err := Run(sf, Project)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := Compute(sf, rows)
-				if got.IAE/f > base.IAELimit || float64(got.Cost) > base.CostLimit || math.Abs(got.IAE/f-base.Mine.IAE) > 0.01*base.Mine.IAE {
-					t.Errorf("IAE %.0f (%.0f in its own units, limit %.0f), cost %d (limit %.0f); in its own units IAE %.0f, cost %d",
-						got.IAE, got.IAE/f, base.IAELimit, got.Cost, base.CostLimit, base.Mine.IAE, base.Mine.Cost)
-				}
-				for _, w := range got.PostStarve {
-					if !w.OK() {
-						t.Errorf("post-starvation [%d,%d): overshoot %.3g of the %.3g left", w.Start, w.End, w.Overshoot, w.ErrorLeft)
-					}
+				if !got.Pass() || math.Abs(got.Mine.IAE-base.Mine.IAE) > 0.01*base.Mine.IAE {
+					t.Errorf("missed %v: IAE %.0f in its own units (limit %.0f), cost %d (limit %.0f); read in its own units IAE %.0f, cost %d",
+						got.Failed, got.Mine.IAE, base.IAELimit, got.Mine.Cost, base.CostLimit, base.Mine.IAE, base.Mine.Cost)
 				}
 			})
 		}
@@ -116,4 +91,29 @@ func TestAMetricReadInOtherUnitsIsHeldAlike(t *testing.T) {
 	if queues < 8 {
 		t.Fatalf("only %d queue scenarios in testdata read between 30 and 300", queues)
 	}
+}
+
+// inOtherUnits runs the controller on r's queue scenario read in units times f and returns r
+// with the controller's figures (IAE back in the scenario's own units) and the misses against
+// r's limits; nil for a tasks plant. Deadlocks are not judged (their 1-unit threshold is in
+// metric units).
+func inOtherUnits(r *Result, raw []byte, f float64) (*Result, error) {
+	b, ok, err := inUnits(raw, f)
+	if err != nil || !ok {
+		return nil, err
+	}
+	s, err := Parse(b)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := Run(s, Project)
+	if err != nil {
+		return nil, err
+	}
+	out := *r
+	out.Mine = Compute(s, rows)
+	out.Mine.IAE /= f
+	out.Mine.Deadlock = false
+	out.judge()
+	return &out, nil
 }

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -103,39 +102,4 @@ func missedByReferenceToo(r *Result) string {
 		}
 	}
 	return "[the reference misses it too, or no probe can avoid it]"
-}
-
-// inOtherUnits runs the controller on r's queue scenario read in units times f and returns r
-// with the controller's figures (IAE back in the scenario's own units) and the misses against
-// r's limits; nil for a tasks plant. Deadlocks are not judged (their 1-unit threshold is in
-// metric units).
-func inOtherUnits(r *Result, raw []byte, f float64) (*Result, error) {
-	b, ok, err := inUnits(raw, f)
-	if err != nil || !ok {
-		return nil, err
-	}
-	s, err := Parse(b)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := Run(s, Project)
-	if err != nil {
-		return nil, err
-	}
-	out := *r
-	out.Mine, out.Failed = Compute(s, rows), nil
-	out.Mine.IAE /= f
-	out.Mine.Deadlock = false
-	if out.Mine.IAE > out.IAELimit {
-		out.Failed = append(out.Failed, "iae")
-	}
-	if float64(out.Mine.Cost) > out.CostLimit {
-		out.Failed = append(out.Failed, "cost")
-	}
-	for _, w := range out.Mine.PostStarve {
-		if !w.OK() {
-			out.Failed = append(out.Failed, fmt.Sprintf("post-starvation[%d,%d)", w.Start, w.End))
-		}
-	}
-	return &out, nil
 }
