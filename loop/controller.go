@@ -19,6 +19,10 @@ type Config struct {
 	MaxInFlight int `json:"max-in-flight"`
 	// Tolerance: no action while |target - metric| <= Tolerance (>= 0, metric units).
 	Tolerance float64 `json:"tolerance"`
+	// MetricScale: the metric units of one of the controller's own units (State.Scale; the
+	// package doc's "The metric's scale"). 0 (the default) chooses it from the first readings;
+	// > 0 sets it for a controller that has none yet (a checkpoint keeps the one it learned in).
+	MetricScale float64 `json:"metric-scale"`
 	// Lookback: ticks of history the controller learns the plant from (> 0): the model forgets
 	// a sample's weight by half in about 0.7 * Lookback ticks. Its memory starts at 10 ticks
 	// and grows by one every 4 ticks up to Lookback (see memory in step.go).
@@ -72,6 +76,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: max-in-flight must be > 0, got %d", ErrConfig, c.MaxInFlight)
 	case c.Tolerance < 0 || math.IsNaN(c.Tolerance) || math.IsInf(c.Tolerance, 0):
 		return fmt.Errorf("%w: tolerance must be a number >= 0, got %v", ErrConfig, c.Tolerance)
+	case c.MetricScale < 0 || math.IsNaN(c.MetricScale) || math.IsInf(c.MetricScale, 0):
+		return fmt.Errorf("%w: metric-scale must be a number >= 0, got %v", ErrConfig, c.MetricScale)
 	case c.Lookback <= 0:
 		return fmt.Errorf("%w: lookback must be > 0, got %d", ErrConfig, c.Lookback)
 	case !(c.Caution > 0 && c.Caution <= 1):

@@ -168,7 +168,8 @@
 // what it reports (error, prediction, learned effects, the trace) back: 1 while the larger of
 // |metric| and |target| at the first tick they are not both zero is between 1 and 300; else
 // the power of ten that brings it into [30, 300). It is chosen once and checkpointed with the
-// model. Counts are not read as fractions (a task count of 0 for a target of 2 stays in tasks;
+// model; an operator whose first readings mislead (a fraction that will grow past 1, a
+// startup reading of 0.2 for a rate of thousands) sets it instead (metric-scale). Counts are not read as fractions (a task count of 0 for a target of 2 stays in tasks;
 // taken from below 3, 200 tasks were started for it). A metric read in thousands of the
 // units it was tuned in is then controlled as in those units when its readings there are
 // between 30 and 300, and as a plant ten times larger or smaller otherwise (the controller's
@@ -181,6 +182,7 @@
 //	max-per-tick   1000 (cmd default 100)  units of one kind asked for in one tick
 //	max-in-flight  10000 (cmd default 1000) units of one kind pending or running at once
 //	tolerance      0      no action while |predicted gap| <= tolerance (metric units)
+//	metric-scale   0      metric units of one of the controller's own; 0: from the first readings
 //	lookback       100    ticks of memory of the response model (from 10, reached by tick 400)
 //	caution        0.5    scale of the first moves of a kind not yet seen working
 //	coincidence    30     ticks of a new unit's life the decision looks ahead, at most

@@ -119,17 +119,6 @@ func TestMissIsNotANumber(t *testing.T) {
 // of this version that takes over must read it at scale 1, not choose a scale from the next
 // metric and read the learned model a hundred times too small or large.
 func TestAVersion1StateIsReadInMetricUnits(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Delay = time.Second
-	c := New(cfg)
-	epoch := time.Unix(1e9, 0)
-	for i := 0; i < 5; i++ {
-		c.Step(Input{Now: epoch.Add(time.Duration(i) * time.Second), Metric: Sample{Value: 5000, OK: true}, Target: Sample{Value: 5200, OK: true}})
-	}
-	st := c.State()
-	if st.Scale != 100 {
-		t.Fatalf("a metric of 5000 for a target of 5200: scale %v, want 100", st.Scale)
-	}
 	for _, tc := range []struct {
 		name      string
 		seen      bool

@@ -28,7 +28,11 @@ const careTicks = 50
 // decision. It is pure (no clock but in.Now, no I/O), allocates nothing, and never returns a
 // negative or non-finite number of units.
 func Step(cfg *Config, s *State, in Input) Decision {
-	if s.Scale <= 0 && in.Metric.OK && in.Target.OK {
+	switch {
+	case s.Scale > 0:
+	case cfg.MetricScale > 0:
+		s.Scale = cfg.MetricScale
+	case in.Metric.OK && in.Target.OK:
 		s.Scale = metricScale(in.Metric.Value, in.Target.Value)
 	}
 	sc := s.scale()

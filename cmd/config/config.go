@@ -42,6 +42,7 @@ type Control struct {
 	MaxPerTick    int           `env:"RELAY_MAX_PER_TICK" default:"100" help:"Most units of one kind asked for in one tick."`
 	MaxInFlight   int           `env:"RELAY_MAX_IN_FLIGHT" default:"1000" help:"Most units of one kind pending or running at once."`
 	Tolerance     float64       `env:"RELAY_TOLERANCE" default:"0" help:"No action while |target - metric| is within this band (metric units)."`
+	MetricScale   float64       `env:"RELAY_METRIC_SCALE" default:"0" help:"Metric units the controller takes as one of its own: 0 chooses from the first readings (1 for readings from 1 to 300, else a power of ten); set it (e.g. 0.01 for a CPU share) when the first readings mislead. A checkpointed controller keeps its scale."`
 }
 
 // SourceList returns the named source entries, splitting env-style entries on newlines and ';;'.
@@ -80,6 +81,8 @@ func (c Control) Validate() error {
 		return fmt.Errorf("--max-in-flight (RELAY_MAX_IN_FLIGHT) must be > 0, got %d", c.MaxInFlight)
 	case c.Tolerance < 0 || math.IsNaN(c.Tolerance) || math.IsInf(c.Tolerance, 0):
 		return fmt.Errorf("--tolerance (RELAY_TOLERANCE) must be a number >= 0, got %v", c.Tolerance)
+	case c.MetricScale < 0 || math.IsNaN(c.MetricScale) || math.IsInf(c.MetricScale, 0):
+		return fmt.Errorf("--metric-scale (RELAY_METRIC_SCALE) must be a number >= 0, got %v", c.MetricScale)
 	}
 	for _, s := range c.SourceList() {
 		if name, spec, ok := strings.Cut(s, "="); !ok || strings.TrimSpace(name) == "" || strings.TrimSpace(spec) == "" {

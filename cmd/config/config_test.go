@@ -39,6 +39,7 @@ func TestEnvVarsMatchTheRelayNames(t *testing.T) {
 		"RELAY_MESOS_MAX_FAILURES": "--max-failures", "RELAY_MESOS_ZK": "--zk", "RELAY_MESOS_LISTEN": "--listen",
 		"RELAY_MESOS_ZK_AUTH_FILE": "--zk-auth-file", "RELAY_SOURCES": "--source",
 		"RELAY_TRACE_FILE": "--trace-file", "RELAY_TRACE_MAX_BYTES": "--trace-max-bytes",
+		"RELAY_METRIC_SCALE": "--metric-scale",
 	} {
 		if got[env] != flag {
 			t.Errorf("%s maps to %q, want %q", env, got[env], flag)
@@ -82,6 +83,7 @@ func TestBadValuesAreRejectedNamingTheFlag(t *testing.T) {
 		{"zero max per tick", nil, []string{"--max-per-tick", "0"}, "--max-per-tick"},
 		{"negative in flight", nil, []string{"--max-in-flight", "-3"}, "--max-in-flight"},
 		{"negative tolerance", nil, []string{"--tolerance", "-1"}, "--tolerance"},
+		{"negative metric scale", map[string]string{"RELAY_METRIC_SCALE": "-0.01"}, nil, "--metric-scale"},
 		{"zero failover timeout", nil, []string{"--failover-timeout", "0s"}, "--failover-timeout"},
 		{"bad zk", nil, []string{"--zk", "localhost:2181"}, "--zk"},
 		{"bad source", nil, []string{"--source", "nameonly"}, "--source"},

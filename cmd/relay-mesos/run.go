@@ -55,6 +55,7 @@ func runReplica(ctx context.Context, c *config.Run, log hclog.Logger) error {
 	lcfg.CoolerKills = strings.TrimSpace(c.Cooler) == "kill"
 	lcfg.MaxPerTick, lcfg.MaxInFlight = c.MaxPerTick, c.MaxInFlight
 	lcfg.Tolerance, lcfg.Lookback, lcfg.Delay = c.Tolerance, c.Lookback, c.TickDelay()
+	lcfg.MetricScale = c.MetricScale
 	if err := lcfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errConfig, err)
 	}
