@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -20,6 +22,9 @@ const wideFirstSeed = 2001
 // rate. It fails when fewer than RELAY_SIM_WIDE_FLOOR percent (default 80) pass.
 // RELAY_SIM_WIDE_UNITS=F runs only the queue plants, read in other units (metric and target
 // times F), each judged against the targets of its own units (IAE divided by F).
+// RELAY_SIM_WIDE_JITTER=J reads the metric with a uniform integer jitter of -J..J added (a
+// production metric is noisy; the scenarios are not), judged against the targets without it,
+// the IAE allowed J a tick more, and counts floods. Deadlocks are then not judged.
 func TestWideRandomBench(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("RELAY_SIM_WIDE"))
 	if n <= 0 {
@@ -34,7 +39,8 @@ func TestWideRandomBench(t *testing.T) {
 		first = v
 	}
 	units, _ := strconv.ParseFloat(os.Getenv("RELAY_SIM_WIDE_UNITS"), 64)
-	passed, refToo, deadlocks, runs := 0, 0, 0, 0
+	jitter, _ := strconv.Atoi(os.Getenv("RELAY_SIM_WIDE_JITTER"))
+	passed, refToo, deadlocks, runs, floods := 0, 0, 0, 0, 0
 	for seed := first; seed < first+uint64(n); seed++ {
 		raw := RandomScenario(seed)
 		s, err := Parse(raw)
@@ -51,6 +57,16 @@ func TestWideRandomBench(t *testing.T) {
 			}
 			if r == nil {
 				continue // a tasks plant
+			}
+		}
+		if jitter > 0 {
+			var flood string
+			if r, flood, err = withJitter(r, raw, jitter, seed); err != nil {
+				t.Fatalf("seed %d: %v", seed, err)
+			}
+			if flood != "" {
+				floods++
+				t.Logf("seed %d: flood: %s", seed, flood)
 			}
 		}
 		runs++
@@ -71,6 +87,9 @@ func TestWideRandomBench(t *testing.T) {
 	rate := 100 * float64(passed) / float64(runs)
 	t.Logf("%d of %d passed (%.1f%%); of the %d misses, %d are ones the reference also makes or that no probe can avoid; %d deadlocks",
 		passed, runs, rate, runs-passed, refToo, deadlocks)
+	if jitter > 0 {
+		t.Logf("with the metric read with ±%d of jitter: %d floods (a kind launched more than 200 units in a tick, and 5 times the most the run without jitter launched)", jitter, floods)
+	}
 	if rate < floor {
 		t.Errorf("pass rate %.1f%% < %.0f%%", rate, floor)
 	}
@@ -102,4 +121,46 @@ func missedByReferenceToo(r *Result) string {
 		}
 	}
 	return "[the reference misses it too, or no probe can avoid it]"
+}
+
+// withJitter runs the controller on r's scenario with the metric read with a uniform integer
+// jitter of -j..j added (the same for a seed), and returns r with the controller's figures,
+// judged against r's limits with the IAE allowed j a tick more, and a description of a flood
+// ("" if none): a kind launched more than 200 units in one tick and 5 times the most r's run
+// without jitter launched.
+func withJitter(r *Result, raw []byte, j int, seed uint64) (*Result, string, error) {
+	s, err := Parse(raw)
+	if err != nil {
+		return nil, "", err
+	}
+	rng := rand.New(rand.NewPCG(seed, 7))
+	s.Plant.noiseAt = func(int) float64 { return float64(rng.IntN(2*j+1) - j) }
+	rows, err := Run(s, Project)
+	if err != nil {
+		return nil, "", err
+	}
+	clean, err := Run(r.Scenario, Project)
+	if err != nil {
+		return nil, "", err
+	}
+	most := func(rows []Row) (n, at int) {
+		for _, row := range rows {
+			if m := max(row.WarmersGranted, row.CoolersGranted); m > n {
+				n, at = m, row.Tick
+			}
+		}
+		return n, at
+	}
+	out := *r
+	out.Mine = Compute(s, rows)
+	out.Mine.Deadlock = false
+	out.IAELimit += float64(j * s.Ticks)
+	out.judge()
+	flood := ""
+	if n, at := most(rows); n > 200 {
+		if c, _ := most(clean); n > 5*c {
+			flood = fmt.Sprintf("%d units of a kind at tick %d (without jitter at most %d a tick); IAE %.0f, cost %d", n, at, c, out.Mine.IAE, out.Mine.Cost)
+		}
+	}
+	return &out, flood, nil
 }
