@@ -66,6 +66,10 @@
 //     side (a consumer started on a queue predicted to be still empty when it starts), would
 //     drain nothing for part of its life: it is launched later, once the metric is predicted
 //     off the wall when it starts.
+//     Walls are told by exact equality (a queue's empty reading repeats); a metric read with
+//     jitter scatters around one instead. Within the operator's tolerance (metric units) of a
+//     known wall a reading is taken as at the wall, and a new extreme within it of the last
+//     reading as the metric staying there. With a tolerance of 0 (the default) nothing changes.
 //
 //  4. It predicts, then decides. With what is already in flight (pending units start after
 //     the lag counted from their launch, running units end after the life counted from their
@@ -181,7 +185,8 @@
 //
 //	max-per-tick   1000 (cmd default 100)  units of one kind asked for in one tick
 //	max-in-flight  10000 (cmd default 1000) units of one kind pending or running at once
-//	tolerance      0      no action while |predicted gap| <= tolerance (metric units)
+//	tolerance      0      no action while |predicted gap| <= tolerance (metric units); readings
+//	                      within it of a known wall are taken as at the wall (a noise band)
 //	metric-scale   0      metric units of one of the controller's own; 0: from the first readings
 //	lookback       100    ticks of memory of the response model (from 10, reached by tick 400)
 //	caution        0.5    scale of the first moves of a kind not yet seen working

@@ -86,12 +86,26 @@ func step(cfg *Config, s *State, in Input) Decision {
 
 	pvOK := in.Metric.OK && finite(in.Metric.Value)
 	pv := in.Metric.Value
+	// A metric read with jitter scatters around a wall (an empty queue reads 137, 138, 139):
+	// within the operator's tolerance of a known wall, a reading is taken as at it, and a new
+	// extreme within it of the last reading as the metric staying there (see learnModel).
+	// Learned as measurements, such ticks taught that consumers at an empty queue do nothing,
+	// and 1000 a tick were launched.
+	near := cfg.Tolerance
+	if near > 0 && pvOK && s.HasSeen {
+		switch {
+		case s.WallHi && math.Abs(pv-s.Hi) <= near:
+			pv = s.Hi
+		case s.WallLo && math.Abs(pv-s.Lo) <= near:
+			pv = s.Lo
+		}
+	}
 	// The model learns each tick's movement one tick late: only the next metric tells whether
 	// a new extreme was a wall (the metric stays exactly there) or just a high point.
 	if s.Held.OK {
 		h := &s.Held
-		top := h.AtHi || (h.NewHi && pvOK && pv == h.PV)
-		bottom := h.AtLo || (h.NewLo && pvOK && pv == h.PV)
+		top := h.AtHi || (h.NewHi && pvOK && math.Abs(pv-h.PV) <= near)
+		bottom := h.AtLo || (h.NewLo && pvOK && math.Abs(pv-h.PV) <= near)
 		if side := shortAtRecord(s, h, pv); side >= 0 && pvOK {
 			keepPressed(s, side, h) // learned if the metric later goes past that extreme
 		} else {

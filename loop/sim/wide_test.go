@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -23,7 +24,8 @@ const wideFirstSeed = 2001
 // RELAY_SIM_WIDE_UNITS=F runs only the queue plants, read in other units (metric and target
 // times F), each judged against the targets of its own units (IAE divided by F).
 // RELAY_SIM_WIDE_JITTER=J reads the metric with a uniform integer jitter of -J..J added (a
-// production metric is noisy; the scenarios are not), judged against the targets without it,
+// production metric is noisy; the scenarios are not) and sets the controller's tolerance to J
+// (its noise band, as README says to), judged against the targets without jitter,
 // the IAE allowed J a tick more, and counts floods. Deadlocks are then not judged.
 func TestWideRandomBench(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("RELAY_SIM_WIDE"))
@@ -124,12 +126,21 @@ func missedByReferenceToo(r *Result) string {
 }
 
 // withJitter runs the controller on r's scenario with the metric read with a uniform integer
-// jitter of -j..j added (the same for a seed), and returns r with the controller's figures,
+// jitter of -j..j added (the same for a seed) and its tolerance set to j, and returns r with the controller's figures,
 // judged against r's limits with the IAE allowed j a tick more, and a description of a flood
 // ("" if none): a kind launched more than 200 units in one tick and 5 times the most r's run
 // without jitter launched.
 func withJitter(r *Result, raw []byte, j int, seed uint64) (*Result, string, error) {
-	s, err := Parse(raw)
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, "", err
+	}
+	m["controller"] = map[string]any{"tolerance": j} // the noise band, as README says to set it
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, "", err
+	}
+	s, err := Parse(b)
 	if err != nil {
 		return nil, "", err
 	}
