@@ -19,7 +19,7 @@ type Config struct {
 	MaxInFlight int `json:"max-in-flight"`
 	// Tolerance: no action while |target - metric| <= Tolerance (>= 0, metric units); also the
 	// band of readings taken as at a known wall (a noisy metric's readings scatter around an
-	// empty queue's value): set it to the metric's noise band.
+	// empty queue's value; see Step): set it to the metric's noise band.
 	Tolerance float64 `json:"tolerance"`
 	// MetricScale: the metric units of one of the controller's own units (State.Scale; the
 	// package doc's "The metric's scale"). 0 (the default) chooses it from the first readings;

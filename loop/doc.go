@@ -67,9 +67,10 @@
 //     drain nothing for part of its life: it is launched later, once the metric is predicted
 //     off the wall when it starts.
 //     Walls are told by exact equality (a queue's empty reading repeats); a metric read with
-//     jitter scatters around one instead. Within the operator's tolerance (metric units) of a
-//     known wall a reading is taken as at the wall, and a new extreme within it of the last
-//     reading as the metric staying there. With a tolerance of 0 (the default) nothing changes.
+//     jitter scatters around one instead. A reading within the operator's tolerance (metric
+//     units) beyond a known wall, or twice it inside, is taken as at the wall, and a new
+//     extreme within the tolerance of the last reading as the metric staying there. With a
+//     tolerance of 0 (the default) nothing changes.
 //
 //  4. It predicts, then decides. With what is already in flight (pending units start after
 //     the lag counted from their launch, running units end after the life counted from their

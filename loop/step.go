@@ -87,16 +87,19 @@ func step(cfg *Config, s *State, in Input) Decision {
 	pvOK := in.Metric.OK && finite(in.Metric.Value)
 	pv := in.Metric.Value
 	// A metric read with jitter scatters around a wall (an empty queue reads 137, 138, 139):
-	// within the operator's tolerance of a known wall, a reading is taken as at it, and a new
-	// extreme within it of the last reading as the metric staying there (see learnModel).
-	// Learned as measurements, such ticks taught that consumers at an empty queue do nothing,
-	// and 1000 a tick were launched.
+	// a reading within the operator's tolerance beyond a known wall, or twice it inside (the
+	// extreme that set the wall may itself be the wall plus the jitter), is taken as at it,
+	// and a new extreme within the tolerance of the last reading as the metric staying there
+	// (see learnModel). Learned as measurements, such ticks taught that consumers at an empty
+	// queue do nothing, and 1000 a tick were launched. With one tolerance inside the wall, 16
+	// of the 300 generated runs of seeds 5001-5300 read with -1..1 of jitter still flooded
+	// (32 with none), with twice it 13.
 	near := cfg.Tolerance
 	if near > 0 && pvOK && s.HasSeen {
 		switch {
-		case s.WallHi && math.Abs(pv-s.Hi) <= near:
+		case s.WallHi && pv >= s.Hi-2*near && pv <= s.Hi+near:
 			pv = s.Hi
-		case s.WallLo && math.Abs(pv-s.Lo) <= near:
+		case s.WallLo && pv <= s.Lo+2*near && pv >= s.Lo-near:
 			pv = s.Lo
 		}
 	}

@@ -12,7 +12,7 @@ import (
 // nothing, and 1000 a tick were launched (137400 in 600 ticks, for a cost limit of 22520).
 // Both queues here fill while consumers, the only kind, drain them; the metric is read with a
 // jitter of -1..1 and the tolerance is 1. The control is still poor (the queue is drained to
-// empty and refills, IAE about 2.9 and 1.5 times the limits without jitter): this test holds
+// empty and refills, IAE about 1.4 times the limits without jitter): this test holds
 // the floods and the cost, not the IAE.
 func TestJitterAtAnEmptyQueueIsTheWall(t *testing.T) {
 	for _, tc := range []struct {
