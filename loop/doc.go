@@ -174,13 +174,14 @@
 // |metric| and |target| at the first tick they are not both zero is between 1 and 300; else
 // the power of ten that brings it into [30, 300). It is chosen once and checkpointed with the
 // model; an operator whose first readings mislead (a fraction that will grow past 1, a
-// startup reading of 0.2 for a rate of thousands) sets it instead (metric-scale). Counts are not read as fractions (a task count of 0 for a target of 2 stays in tasks;
-// taken from below 3, 200 tasks were started for it). A metric read in thousands of the
-// units it was tuned in is then controlled as in those units when its readings there are
-// between 30 and 300, and as a plant ten times larger or smaller otherwise (the controller's
-// rules are not exact under that; 434 of the 504 generated queue plants of seeds 5001-6000
-// meet every target read in thousands or thousandths, 443 in their own units, 389 in
-// hundredths, whose readings of 1 to 3 stay unscaled).
+// startup reading of 0.2 for a rate of thousands) sets it instead (metric-scale). Counts are
+// not read as fractions (a task count of 0 for a target of 2 stays in tasks; taken from below
+// 3, 200 tasks were started for it). A metric read in thousands of the units it was tuned in
+// is then controlled as in those units when its readings there are between 30 and 300, and
+// as a plant ten times larger or smaller otherwise (the controller's rules are not exact
+// under that; 434 of the 504 generated queue plants of seeds 5001-6000 meet every target read
+// in thousands or thousandths, 443 in their own units, 389 in hundredths, whose readings of 1
+// to 3 stay unscaled).
 //
 // # Tunables and defaults (flag names; a scenario's "controller" object uses them too)
 //
@@ -197,15 +198,17 @@
 //
 // # State
 //
-// State holds the metric's scale, the tick count, the last metric, the model (seven numbers and their covariance),
-// the walls, the metric's unexplained noise, the probe under way, and per kind the last Ring
-// ticks of launches and starts, the learned lag and life, the units seen killed, the size of
-// its next probe and the ledger counts of the previous tick, and when it was last starved.
-// The probe, noise, next-probe, end-prior and starvation fields were added within version 1: an
-// older checkpoint decodes with them zero (no probe under way, no doubt, end effects taken as
-// learned, no starvation care, a probe under way not taken as acting alone), which is a valid
-// state. Version 2 added the scale: a version 1 checkpoint that has seen a metric is read at
-// scale 1 (its numbers are in metric units). It is versioned (StateVersion);
+// State holds the metric's scale, the tick count, the last metric, the model (seven numbers
+// and their covariance), the walls, the metric's unexplained noise, the probe under way, and
+// per kind the last Ring ticks of launches and starts, the learned lag and life, the units seen
+// killed, the size of its next probe and the ledger counts of the previous tick, and when it
+// was last starved. The probe, noise, next-probe, end-prior and starvation fields were added
+// within version 1: an older checkpoint decodes with them zero (no probe under way, no doubt,
+// end effects taken as learned, no starvation care, a probe under way not taken as acting
+// alone), which is a valid state. So was the scale: a checkpoint holds metric units whatever
+// the scale (a binary from before it, during a rolling upgrade or a rollback, reads the model
+// right and ignores the scale), and one without a scale that has seen a metric is read at
+// scale 1. It is versioned (StateVersion);
 // MarshalState and UnmarshalState convert it for checkpoints, refusing a newer version or a state
 // that does not hold together. A new leader that restores it resumes with the learned model; after
 // a gap of several ticks (Config.Delay tells the tick length) it shifts its history so ages stay

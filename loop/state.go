@@ -8,9 +8,8 @@ import (
 )
 
 // StateVersion is the version of State's serialised form. A state written by a newer version
-// is refused by UnmarshalState. Version 2 added Scale; a version 1 state that has seen a metric
-// holds metric units, and is read with Scale 1.
-const StateVersion = 2
+// is refused by UnmarshalState.
+const StateVersion = 1
 
 // Ring is the number of ticks of launch and start history the controller keeps per kind. It
 // bounds the lags and lifetimes it can time exactly; longer-lived tasks count as permanent.
@@ -105,6 +104,9 @@ type State struct {
 	// readings from 1 to 300, else a power of ten); 0 until the first metric and target that
 	// are not both zero. Every metric quantity below (the model, the noise, the extremes,
 	// the probe's metrics) is in the controller's own units: the metric divided by Scale.
+	// The serialised form holds metric units (MarshalState), as it did before Scale: a binary
+	// that predates it reads a newer checkpoint right (at its scale of 1), and a checkpoint
+	// without a scale that has seen a metric is read at scale 1. Added within version 1.
 	Scale float64 `json:"scale,omitempty"`
 	Tick  int64   `json:"tick"`
 	// LastNow is the time of the previous tick (Unix nanoseconds; 0 = none).
@@ -196,8 +198,48 @@ func NewState() State {
 // ErrState is wrapped by UnmarshalState's errors.
 var ErrState = errors.New("controller state")
 
-// MarshalState encodes the state as JSON.
-func MarshalState(s *State) ([]byte, error) { return json.Marshal(s) }
+// MarshalState encodes the state as JSON, its metric quantities in metric units (see Scale).
+func MarshalState(s *State) ([]byte, error) {
+	m := s.inUnits(s.scale())
+	return json.Marshal(&m)
+}
+
+// inUnits returns a copy of s with every metric quantity multiplied by k: the model (each of its
+// numbers is a change of the metric, per tick or per unit), the recent drift, the extremes, the
+// last metric, the held and pressed movements, the probe's metrics and the starvation gap; the
+// noise, a mean square, by k*k. The covariance is left: it is the model's, in units of the
+// regressors (unit counts), and only scaled by the noise where it is used.
+func (s *State) inUnits(k float64) State {
+	m := *s
+	if k == 1 {
+		return m
+	}
+	for i := range m.Theta {
+		m.Theta[i] *= k
+	}
+	m.PrevPV *= k
+	m.Drift *= k
+	m.Noise *= k * k
+	m.Hi *= k
+	m.Lo *= k
+	m.CareGap *= k
+	m.Probe.PV *= k
+	m.Probe.Base *= k
+	m.Probe.Dev *= k
+	scaleSample(&m.Held, k)
+	for side := range m.Pressed {
+		for i := range m.Pressed[side] {
+			scaleSample(&m.Pressed[side][i], k)
+		}
+	}
+	return m
+}
+
+func scaleSample(h *Sample1, k float64) {
+	h.Y *= k
+	h.PV *= k
+	h.Base *= k
+}
 
 // UnmarshalState decodes a state written by MarshalState. A state from a newer version, or one
 // that does not hold together (NaN, negative counts), is refused with an error wrapping ErrState.
@@ -212,13 +254,13 @@ func UnmarshalState(b []byte) (State, error) {
 	if s.Version < 1 {
 		return State{}, fmt.Errorf("%w: missing version", ErrState)
 	}
-	if s.Version == 1 && s.HasSeen {
-		s.Scale = 1
-	}
-	s.Version = StateVersion
 	if !finite(s.Scale) || s.Scale < 0 {
 		return State{}, fmt.Errorf("%w: scale %v", ErrState, s.Scale)
 	}
+	if s.Scale == 0 && s.HasSeen {
+		s.Scale = 1 // written before the scale: metric units
+	}
+	s = s.inUnits(1 / s.scale())
 	for _, v := range s.Theta {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return State{}, fmt.Errorf("%w: model holds %v", ErrState, v)

@@ -115,10 +115,10 @@ func TestMissIsNotANumber(t *testing.T) {
 	}
 }
 
-// A checkpoint written before the state had a scale (version 1) holds metric units: a replica
-// of this version that takes over must read it at scale 1, not choose a scale from the next
-// metric and read the learned model a hundred times too small or large.
-func TestAVersion1StateIsReadInMetricUnits(t *testing.T) {
+// A checkpoint written before the state had a scale holds metric units: a replica of this
+// version that takes over must read it at scale 1, not choose a scale from the next metric and
+// read the learned model a hundred times too small or large.
+func TestACheckpointWithoutAScaleIsReadInMetricUnits(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		seen      bool
@@ -128,19 +128,78 @@ func TestAVersion1StateIsReadInMetricUnits(t *testing.T) {
 		{"a state that has seen nothing", false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v1 := NewState()
-			v1.Version, v1.HasSeen = 1, tc.seen
-			b, _ := MarshalState(&v1)
+			old := NewState()
+			old.HasSeen = tc.seen
+			b, _ := MarshalState(&old)
 			if strings.Contains(string(b), `"scale"`) {
-				t.Fatalf("a version 1 state has no scale: %s", b)
+				t.Fatalf("a state without a scale wrote one: %s", b)
 			}
 			got, err := UnmarshalState(b)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Scale != tc.wantScale || got.Version != StateVersion {
-				t.Fatalf("read as version %d, scale %v; want %d, %v", got.Version, got.Scale, StateVersion, tc.wantScale)
+			if got.Scale != tc.wantScale {
+				t.Fatalf("read at scale %v, want %v", got.Scale, tc.wantScale)
 			}
 		})
 	}
+}
+
+// A checkpoint holds metric units whatever the controller's scale, so a replica of a version
+// before the scale (which reads the model, extremes and noise as metric units and ignores the
+// scale) resumes from it right during a rolling upgrade or a rollback; this version reads it
+// back to the same decisions.
+func TestACheckpointHoldsMetricUnits(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Delay = time.Second
+	cfg.MetricScale = 10
+	a := New(cfg)
+	p := newTaskPlant(5, 20)
+	epoch := time.Unix(1e9, 0)
+	most := 0
+	for i := 0; i < 150; i++ {
+		p.tick(a, epoch.Add(time.Duration(i)*time.Second), 30)
+		most = max(most, p.count(p.t-p.lag-p.life, p.t-1-p.lag))
+	}
+	st := a.State()
+	if st.Scale != 10 || math.Abs(st.Hi-float64(most)/10) > 1e-12 {
+		t.Fatalf("scale %v, highest %v in the controller's units; want 10 and %d/10", st.Scale, st.Hi, most)
+	}
+	b, err := MarshalState(&st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old struct { // what a binary before the scale reads
+		Hi    float64          `json:"hi"`
+		Theta [nParams]float64 `json:"theta"`
+	}
+	if err := json.Unmarshal(b, &old); err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(old.Hi-float64(most)) > 1e-9 {
+		t.Fatalf("the checkpoint holds a highest metric of %v, want %d (metric units)", old.Hi, most)
+	}
+	if w := a.Terms().WarmerPerUnit; math.Abs(unitOf(&cfg, old.Theta, &st)-w) > 1e-9*math.Max(1, math.Abs(w)) {
+		t.Fatalf("the checkpoint's model gives %v a warmer, the controller %v", unitOf(&cfg, old.Theta, &st), w)
+	}
+	restored, err := UnmarshalState(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bctl := New(cfg)
+	bctl.Restore(restored)
+	p2 := *p
+	for i := 150; i < 200; i++ {
+		now := epoch.Add(time.Duration(i) * time.Second)
+		if da, db := p.tick(a, now, 30), p2.tick(bctl, now, 30); da != db {
+			t.Fatalf("tick %d: original decided %+v, restored %+v", i, da, db)
+		}
+	}
+}
+
+// unitOf is a warmer's learned effect per unit from a model theta read as metric units.
+func unitOf(cfg *Config, theta [nParams]float64, s *State) float64 {
+	m := *s
+	m.Theta, m.Scale = theta, 1
+	return TermsOf(cfg, &m).WarmerPerUnit
 }
