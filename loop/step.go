@@ -534,7 +534,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 		if math.Abs(gap) <= band {
 			continue
 		}
-		if g == 0 || math.Signbit(g) != math.Signbit(gap) {
+		if g == 0 || math.Signbit(g) != math.Signbit(gap) || stillAfter(s, k, sp, pv) {
 			wrong++
 			continue
 		}
@@ -959,4 +959,15 @@ func addAt(a *[Ring]float64, j int, v float64) {
 	if j >= 1 && j < Ring {
 		a[j] += v
 	}
+}
+
+// stillAfter reports whether units of kind k have acted for twice the unit-ticks that would
+// close the error at one unit of the controller's own each while the metric has never moved
+// at all: any effect would have moved it, so the kind does nothing here (consumers of an
+// empty queue) and is not believed to help, whatever split of nothing it learned; the other
+// kind is probed (decide). On a fill ratio read as 0 for a target of 0.6 (60 in the
+// controller's units), consumers learned at +0.0001 a unit were launched 60 a tick for the
+// whole run (13388 units; the producers that fill the queue were never tried).
+func stillAfter(s *State, k Kind, sp, pv float64) bool {
+	return s.HasSeen && s.Hi == s.Lo && s.Kinds[k].Seen >= 2*math.Max(1, math.Ceil(math.Abs(sp-pv)))
 }

@@ -78,6 +78,15 @@ func TestNoFlood(t *testing.T) {
 			scenario: `{"ticks":300,"target":{"type":"steps","steps":[[0,2],[120,6],[200,1]]},
 				"plant":{"type":"tasks","initial":0,"task_duration_ticks":39,"lag_ticks":19},
 				"relay":{"warmer":true,"cooler":true,"lookback":1000}}`},
+		// A fill ratio read as 0 for a target of 0.6 (60 in the controller's units, the scale
+		// 0.01): consumers, the warmer, can do nothing to an empty queue, learned at +0.0001 a
+		// unit and launched 60 a tick for the whole run (13388 units for a limit of 525); the
+		// producers that fill it were never tried. A kind that has acted for twice the error's
+		// units while the metric never moved is not believed to help.
+		{name: "consumers of an empty queue read as a ratio", most: 60, cost: true,
+			scenario: `{"ticks":300,"target":{"type":"square","low":0.3,"high":0.6,"period":100},
+				"plant":{"type":"queue","initial":0,"arrival_per_tick":0,"items_per_run":0.005,"run_lifetime_ticks":1,"lag_ticks":2,"metric_sign":1},
+				"relay":{"warmer":true,"cooler":true,"lookback":100}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, rows := evaluateWithRows(t, mustParse(t, tc.scenario))
