@@ -156,7 +156,9 @@
 // drift's path) units a tick; a move counts from the smaller of 1 and a hundredth of the range
 // the metric has covered, so a metric that units move by a hundredth is not held to its error.
 // So is a kind seen acting while the metric has never moved at all (a tiny effect with its
-// name is the same split of nothing: consumers of a queue that nothing fills).
+// name is the same split of nothing: consumers of a queue that nothing fills); once it has
+// acted for twice the unit-ticks that would close the error at one unit each and the metric
+// still has not moved, it is not believed to help at all, and the other kind is probed.
 //
 // The first moves of a kind not yet seen working are scaled by Caution, since the prior is a
 // guess, and sized as if a unit moved the metric by at least one metric unit: until a few of
