@@ -116,7 +116,9 @@
 // without any request, it asks for one unit anyway: of a kind believed to help, or, if none
 // is, it probes a kind not yet seen working (its sign may be the opposite of its name: a
 // consumer task named the warmer lowers a metric that is the queue's size). A tick on which
-// the error grows while no kind is believed to close it counts four times toward ProbeAfter.
+// the error grows while no kind is believed to close it counts four times toward ProbeAfter,
+// and so does one with the metric held at a wall (an empty queue below its target) while a
+// kind has never been tried: no drift lifts a metric off a wall.
 // A kind counts as seen working only from ticks the model learned from: ticks censored at a
 // wall (producers whose items running consumers took at once from an empty queue) do not count,
 // so such a kind is still probed rather than written off unseen.

@@ -187,8 +187,11 @@ func step(cfg *Config, s *State, in Input) Decision {
 	case s.Idle < math.MaxInt32-1:
 		s.Idle++
 		// An error that grows while nothing is believed to close it counts four times toward
-		// a probe.
-		if stuck && prevOK && math.Abs(sp-pv) > math.Abs(sp-prevPV)+cfg.Tolerance {
+		// a probe; so does one held at a wall (an empty queue below its target) while a kind
+		// has never been tried: no drift lifts the metric off a wall, and waiting for one left
+		// a queue, emptied by warmers that turned out to be consumers, at 0 for 20 ticks
+		// before a cooler was tried.
+		if stuck && prevOK && (math.Abs(sp-pv) > math.Abs(sp-prevPV)+cfg.Tolerance || pinnedAtWall(s, pv, sp) && untried(cfg, s)) {
 			s.Idle = min(s.Idle+divergingIdle-1, math.MaxInt32-1)
 		}
 	}
@@ -682,7 +685,7 @@ func idleAtWall(s *State, r *response, g, sp float64, free *[Ring]float64) bool 
 // the target just under it), and dropping its model had 1000 tasks launched in one tick.
 func futile(cfg *Config, s *State, f *[2]flows, k Kind, gain, pv, sp float64) bool {
 	ks := &s.Kinds[k]
-	pinned := (s.WallLo && pv <= s.Lo && sp > pv && gain > 0) || (s.WallHi && pv >= s.Hi && sp < pv && gain < 0)
+	pinned := pinnedAtWall(s, pv, sp) && gain != 0 && math.Signbit(gain) == math.Signbit(sp-pv)
 	if !pinned || f[k].running == 0 {
 		ks.Futile = 0
 		return false
@@ -970,4 +973,20 @@ func addAt(a *[Ring]float64, j int, v float64) {
 // whole run (13388 units; the producers that fill the queue were never tried).
 func stillAfter(s *State, k Kind, sp, pv float64) bool {
 	return s.HasSeen && s.Hi == s.Lo && s.Kinds[k].Seen >= 2*math.Max(1, math.Ceil(math.Abs(sp-pv)))
+}
+
+// pinnedAtWall reports whether the metric sits at a known wall with the target beyond it (an
+// empty queue below its target): no drift will lift it off, so waiting for one is time lost.
+func pinnedAtWall(s *State, pv, sp float64) bool {
+	return (s.WallLo && pv <= s.Lo && sp > pv) || (s.WallHi && pv >= s.Hi && sp < pv)
+}
+
+// untried reports whether a kind the controller may launch has never been seen acting.
+func untried(cfg *Config, s *State) bool {
+	for k := Warmer; k <= Cooler; k++ {
+		if cfg.has(k) && s.Kinds[k].Seen == 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -368,3 +368,34 @@ func TestACoarseUnitIsStillTriedRatherThanADeadlock(t *testing.T) {
 		t.Errorf("deadlock from tick %d: metric %.0f, target %.0f", f.DeadlockAt, rows[f.DeadlockAt].PV, rows[f.DeadlockAt].SP)
 	}
 }
+
+// TestAKindThatEmptiesTheQueueHandsOverSoon: warmers that turn out to be consumers empty a
+// queue below its target; with nothing else believed to help, the cooler, never tried, must be
+// tried within a few ticks of the queue reading empty, not after ProbeAfter (20) ticks of
+// waiting for a drift that cannot lift an empty queue.
+func TestAKindThatEmptiesTheQueueHandsOverSoon(t *testing.T) {
+	s := mustParse(t, `{"ticks":300,"target":{"type":"constant","value":60},
+		"plant":{"type":"queue","initial":20,"items_per_run":1,"run_lifetime_ticks":1,"lag_ticks":3,"metric_sign":1},
+		"relay":{"warmer":true,"cooler":true}}`)
+	rows, err := Run(s, Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, cooler := -1, -1
+	for _, r := range rows {
+		if empty < 0 && r.PV == 0 {
+			empty = r.Tick
+		}
+		if cooler < 0 && r.CoolersGranted > 0 {
+			cooler = r.Tick
+		}
+	}
+	f := Compute(s, rows)
+	t.Logf("empty at tick %d, first cooler at tick %d, IAE %.0f, cost %d", empty, cooler, f.IAE, f.Cost)
+	if empty < 0 || cooler < 0 || cooler-empty > 8 {
+		t.Errorf("queue empty at tick %d, first cooler at tick %d: want it within 8 ticks", empty, cooler)
+	}
+	if f.IAE > 1500 {
+		t.Errorf("IAE %.0f, want <= 1500", f.IAE)
+	}
+}
