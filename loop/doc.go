@@ -34,6 +34,12 @@
 //     blow up directions nothing excites): a broken one lets a single tick move the model
 //     arbitrarily, even flip a sign. A faster estimate of what the model leaves
 //     unexplained (DriftGain) follows a changing disturbance, such as a new arrival rate.
+//     When the metric moves far from what the model expects while units act (by more than
+//     the expected move, or one metric unit, plus the tolerance; from tick 50 on also plus
+//     twice the deviation of its unexplained noise), the controller waits a tick to learn from
+//     the move rather than act on a model it has just contradicted. Without the
+//     noise term, a queue with random arrivals was a surprise on most ticks and the
+//     controller answered late, in bursts.
 //
 //  3. It knows about walls. A queue cannot be emptier than empty: when the metric sits at
 //     exactly its highest (or lowest) value ever seen and moved less than the model expected,

@@ -20,6 +20,12 @@ const reprobeIdle = 20
 // noiseGain is how fast State.Noise follows the squared prediction error.
 const noiseGain = 0.1
 
+// noiseSettled: from this tick on (five of the noise estimate's time constants), State.Noise is
+// taken as the metric's own noise rather than the errors of the model's first guesses, and a
+// move within twice its deviation of the model's expectation is no surprise. From tick 30, a
+// first batch wrongly sized on a noisy queue drew floods (1000 units a tick) that tick 50 avoids.
+const noiseSettled = 50
+
 // careTicks: for this many ticks after a starved window (a request with nothing granted) the
 // metric approaches the target without crossing it (see afterStarving).
 const careTicks = 50
@@ -125,10 +131,19 @@ func step(cfg *Config, s *State, in Input) Decision {
 		h.Probe, h.Base = s.Probe.Active, s.Probe.Base
 		// The metric moved far from what the model expects with units acting: wait a tick to
 		// learn from it rather than act on a model it has just contradicted. The recent
-		// disturbance is part of what it expects: a changing arrival is no surprise.
+		// disturbance is part of what it expects: a changing arrival is no surprise. Nor is
+		// the metric's own noise, once the noise estimate has had noiseSettled ticks to leave
+		// the first guesses' errors behind: a queue whose arrivals are random (Poisson, 8 a
+		// tick around a balance of units that moves it by about 0) moved more than the one
+		// metric unit of the threshold on most ticks, and each such tick was skipped; the
+		// error then grew and was answered by bursts of units that overshot.
 		yhat := dot(&s.Theta, &h.X) + s.Drift
 		acting := h.X[pWarmRun]+h.X[pWarmStart]+h.X[pCoolRun]+h.X[pCoolStart] > 0
-		surprised = acting && math.Abs(h.Y-yhat) > math.Max(math.Abs(yhat), 1)+cfg.Tolerance
+		thr := math.Max(math.Abs(yhat), 1) + cfg.Tolerance
+		if s.Tick >= noiseSettled {
+			thr += 2 * math.Sqrt(s.Noise)
+		}
+		surprised = acting && math.Abs(h.Y-yhat) > thr
 		h.NewHi, h.NewLo = pv > s.Hi, pv < s.Lo
 		h.AtHi, h.AtLo = pv == s.Hi && s.Hi != s.Lo, pv == s.Lo && s.Hi != s.Lo
 		// A new extreme reached clearly short of what the units pushing toward it were
