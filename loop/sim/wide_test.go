@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -27,6 +28,10 @@ const wideFirstSeed = 2001
 // production metric is noisy; the scenarios are not) and sets the controller's tolerance to J
 // (its noise band, as README says to), judged against the targets without jitter,
 // the IAE allowed J a tick more, and counts floods. Deadlocks are then not judged.
+// RELAY_SIM_WIDE_ARRIVALS=random runs only the queue plants with a constant arrival of at least
+// one item a tick, their items arriving independently (a Poisson count of that mean each tick),
+// judged against the targets of steady arrivals with the IAE allowed the count's deviation
+// (the square root of the mean) a tick more; it counts floods as the jitter does.
 func TestWideRandomBench(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("RELAY_SIM_WIDE"))
 	if n <= 0 {
@@ -42,6 +47,7 @@ func TestWideRandomBench(t *testing.T) {
 	}
 	units, _ := strconv.ParseFloat(os.Getenv("RELAY_SIM_WIDE_UNITS"), 64)
 	jitter, _ := strconv.Atoi(os.Getenv("RELAY_SIM_WIDE_JITTER"))
+	arrivals := os.Getenv("RELAY_SIM_WIDE_ARRIVALS") == "random"
 	passed, refToo, deadlocks, runs, floods := 0, 0, 0, 0, 0
 	for seed := first; seed < first+uint64(n); seed++ {
 		raw := RandomScenario(seed)
@@ -61,10 +67,18 @@ func TestWideRandomBench(t *testing.T) {
 				continue // a tasks plant
 			}
 		}
-		if jitter > 0 {
+		if jitter > 0 || arrivals {
 			var flood string
-			if r, flood, err = withJitter(r, raw, jitter, seed); err != nil {
+			if jitter > 0 {
+				r, flood, err = withJitter(r, raw, jitter, seed)
+			} else {
+				r, flood, err = withRandomArrivals(r, seed)
+			}
+			if err != nil {
 				t.Fatalf("seed %d: %v", seed, err)
+			}
+			if r == nil {
+				continue // not a queue with arrivals
 			}
 			if flood != "" {
 				floods++
@@ -91,6 +105,9 @@ func TestWideRandomBench(t *testing.T) {
 		passed, runs, rate, runs-passed, refToo, deadlocks)
 	if jitter > 0 {
 		t.Logf("with the metric read with ±%d of jitter: %d floods (a kind launched more than 200 units in a tick, and 5 times the most the run without jitter launched)", jitter, floods)
+	}
+	if arrivals {
+		t.Logf("with random (Poisson) arrivals: %d floods (a kind launched more than 200 units in a tick, and 5 times the most the run with steady arrivals launched)", floods)
 	}
 	if rate < floor {
 		t.Errorf("pass rate %.1f%% < %.0f%%", rate, floor)
@@ -126,10 +143,8 @@ func missedByReferenceToo(r *Result) string {
 }
 
 // withJitter runs the controller on r's scenario with the metric read with a uniform integer
-// jitter of -j..j added (the same for a seed) and its tolerance set to j, and returns r with the controller's figures,
-// judged against r's limits with the IAE allowed j a tick more, and a description of a flood
-// ("" if none): a kind launched more than 200 units in one tick and 5 times the most r's run
-// without jitter launched.
+// jitter of -j..j added (the same for a seed) and its tolerance set to j, judged against r's
+// limits with the IAE allowed j a tick more; see inNoise.
 func withJitter(r *Result, raw []byte, j int, seed uint64) (*Result, string, error) {
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -146,6 +161,29 @@ func withJitter(r *Result, raw []byte, j int, seed uint64) (*Result, string, err
 	}
 	rng := rand.New(rand.NewPCG(seed, 7))
 	s.Plant.noiseAt = func(int) float64 { return float64(rng.IntN(2*j+1) - j) }
+	return inNoise(r, s, float64(j))
+}
+
+// withRandomArrivals runs the controller on r's scenario, a queue with a constant arrival of at
+// least one item a tick, with the items arriving independently instead (a Poisson count of
+// that mean each tick, the same for a seed), judged against r's limits with the IAE allowed the
+// count's deviation a tick more; nil for other plants. See inNoise.
+func withRandomArrivals(r *Result, seed uint64) (*Result, string, error) {
+	p := r.Scenario.Plant
+	if p.Type != "queue" || p.Arrival < 1 {
+		return nil, "", nil
+	}
+	s := *r.Scenario
+	s.Plant.arrivalAt = poissonArrivals(seed, p.Arrival, s.Ticks)
+	return inNoise(r, &s, math.Sqrt(p.Arrival))
+}
+
+// inNoise runs the controller on s, r's scenario with noise added, and returns r with the
+// controller's figures, judged against r's limits with the IAE allowed perTick a tick more (the
+// references are not run again: the greedy one would foresee the noise), and a description of
+// a flood ("" if none): a kind launched more than 200 units in one tick and 5 times the most r's
+// run without the noise launched.
+func inNoise(r *Result, s *Scenario, perTick float64) (*Result, string, error) {
 	rows, err := Run(s, Project)
 	if err != nil {
 		return nil, "", err
@@ -165,12 +203,12 @@ func withJitter(r *Result, raw []byte, j int, seed uint64) (*Result, string, err
 	out := *r
 	out.Mine = Compute(s, rows)
 	out.Mine.Deadlock = false
-	out.IAELimit += float64(j * s.Ticks)
+	out.IAELimit += perTick * float64(s.Ticks)
 	out.judge()
 	flood := ""
 	if n, at := most(rows); n > 200 {
 		if c, _ := most(clean); n > 5*c {
-			flood = fmt.Sprintf("%d units of a kind at tick %d (without jitter at most %d a tick); IAE %.0f, cost %d", n, at, c, out.Mine.IAE, out.Mine.Cost)
+			flood = fmt.Sprintf("%d units of a kind at tick %d (without the noise at most %d a tick); IAE %.0f, cost %d", n, at, c, out.Mine.IAE, out.Mine.Cost)
 		}
 	}
 	return &out, flood, nil
