@@ -162,7 +162,10 @@
 // effect may be a small split of nothing: it is launched in at most max(|error| at one metric
 // unit a unit, twice the unit-ticks it has been seen acting while the metric moved off the
 // drift's path) units a tick; a move counts from the smaller of 1 and a hundredth of the range
-// the metric has covered, so a metric that units move by a hundredth is not held to its error.
+// the metric has covered (and from twice Tolerance: a move is the difference of two noisy
+// readings), so a metric that units move by a hundredth is not held to its error. So is a kind
+// learned to move the metric by less than a tenth of a unit a unit, once the metric has read 10
+// or more (jitter at an empty queue taught consumers 0.06 a unit, and 1000 a tick were asked).
 // So is a kind seen acting while the metric has never moved at all (a tiny effect with its
 // name is the same split of nothing: consumers of a queue that nothing fills); once it has
 // acted for twice the unit-ticks that would close the error at one unit each and the metric

@@ -20,6 +20,11 @@ const reprobeIdle = 20
 // noiseGain is how fast State.Noise follows the squared prediction error.
 const noiseGain = 0.1
 
+// tinyGain: a learned effect per unit under this many of the controller's units, on a metric
+// that reads 10 or more of them, sizes no launch larger than the error's units or twice the
+// unit-ticks the kind was seen moving the metric (see decide).
+const tinyGain = 0.1
+
 // noiseSettled: from this tick on (five of the noise estimate's time constants), State.Noise is
 // taken as the metric's own noise rather than the errors of the model's first guesses, and a
 // move within twice its deviation of the model's expectation is no surprise. From tick 30, a
@@ -348,12 +353,14 @@ func learnModel(cfg *Config, s *State, h *Sample1, top, bottom bool) {
 	bound := acting && ((top && y > 0 && yhat < y) || (bottom && y < 0 && yhat > y) ||
 		(top && s.WallHi && y == 0 && yhat < y) || (bottom && s.WallLo && y == 0 && yhat > y))
 	// Evidence that a kind moves the metric at all: units of it acting while the metric left
-	// the drift's path (consumers of an empty queue never give any) by max(Tolerance, the
-	// smaller of 1 and a hundredth of the range the metric has covered). A metric that has
-	// never moved gives none. With a fixed 1, a metric that the units move by a hundredth
-	// (a queue drained a hundredth of an item a tick per consumer) never showed the kind
-	// moving it, and its bound (decide) held it to the error: the queue ran away.
-	thr := math.Max(cfg.Tolerance, math.Min(1, 0.01*(s.Hi-s.Lo)))
+	// the drift's path (consumers of an empty queue never give any) by max(twice the
+	// Tolerance, the smaller of 1 and a hundredth of the range the metric has covered). A
+	// metric that has never moved gives none. With a fixed 1, a metric that the units move by
+	// a hundredth (a queue drained a hundredth of an item a tick per consumer) never showed the
+	// kind moving it, and its bound (decide) held it to the error: the queue ran away. Twice
+	// the tolerance, since a move is the difference of two readings each within the noise
+	// band: with once, jitter of -1..1 at an empty queue counted as the consumers moving it.
+	thr := math.Max(2*cfg.Tolerance, math.Min(1, 0.01*(s.Hi-s.Lo)))
 	if s.Hi > s.Lo && math.Abs(y-s.Theta[pDrift]-s.Drift) >= thr {
 		s.Kinds[Warmer].Moved += x[pWarmStart] + x[pWarmRun]
 		s.Kinds[Cooler].Moved += x[pCoolStart] + x[pCoolRun]
@@ -602,6 +609,18 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 		// a fraction of what a filling queue needed.
 		if ks := &s.Kinds[best.kind]; (best.kind == Warmer) != (best.gain > 0) || (ks.Seen >= confirmUnits && s.Hi == s.Lo) {
 			units = math.Min(units, math.Max(math.Ceil(math.Abs(sp-pv)), 2*ks.Moved))
+		}
+		// The same bound holds a kind learned to move the metric by less than tinyGain of the
+		// controller's units a unit, on a metric that has read 10 of them or more: noise read
+		// at an empty queue can teach such an effect. Warmers, consumers learned to lower the
+		// metric and then, from jitter at the empty queue, to raise it by 0.06 a unit, were
+		// launched 953 and then 1000 a tick (at most 29 a tick without the jitter). A kind that
+		// has been seen moving the metric often may still have that small an effect (consumers
+		// of a hundredth of an item on a queue of 20: 50 a tick hold it against its arrivals).
+		// Below 10 (a count of 2 tasks, a fraction read from 1 to 3, left unscaled) a unit's
+		// effect is often that small.
+		if math.Abs(best.gain) < tinyGain && math.Max(math.Abs(s.Hi), math.Abs(s.Lo)) >= 10 {
+			units = math.Min(units, math.Max(math.Ceil(math.Abs(sp-pv)), 2*s.Kinds[best.kind].Moved))
 		}
 		// A persistent small error: act rather than wait for ever; but only with a unit that
 		// moves the metric toward the target from where it is now. A gap predicted on the far
