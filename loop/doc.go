@@ -124,7 +124,11 @@
 // consumer task named the warmer lowers a metric that is the queue's size). A tick on which
 // the error grows while no kind is believed to close it counts four times toward ProbeAfter,
 // and so does one with the metric held at a wall (an empty queue below its target) while a
-// kind has never been tried: no drift lifts a metric off a wall.
+// kind has never been tried: no drift lifts a metric off a wall. A kind believed not to help
+// (a belief is only as good as the episodes it came from) is probed again once the error has
+// persisted for 20 ProbeAfters of such counting, the wait doubling after each largest probe
+// that told nothing. A probe the cluster never granted (a starved window) gives its wait back
+// and is asked again at once.
 // A kind counts as seen working only from ticks the model learned from: ticks censored at a
 // wall (producers whose items running consumers took at once from an empty queue) do not count,
 // so such a kind is still probed rather than written off unseen.

@@ -65,3 +65,66 @@ func TestAWrongBeliefIsRetriedNotKeptForEver(t *testing.T) {
 		t.Fatalf("%d launches after the change, want a bounded number (<= 1000)", lateLaunches)
 	}
 }
+
+// A re-probe asked while the cluster grants nothing (a starved window) is asked again once
+// resources return, not a whole re-probe interval later. A warmer-only controller believes,
+// wrongly, that its warmers lower the metric (learned under noise from a few units); the metric
+// falls away from its target, and the warmer is re-probed after the re-probe interval. The
+// cluster is starved from the tick of that re-probe for 10 ticks: the first warmer asked after
+// the window must come within ProbeAfter ticks of its end (before: about 100 ticks after it,
+// while the metric fell by one a tick).
+func TestAProbeNeverGrantedIsAskedAgainAfterTheWindow(t *testing.T) {
+	run := func(starveFrom, starveTo int) (asks []int) {
+		c := New(DefaultConfig())
+		st := c.State()
+		st.Theta[pWarmStart], st.Theta[pWarmEnd], st.Theta[pWarmRun] = 0, 0, -1 // the wrong belief
+		st.Kinds[Warmer].Seen, st.Kinds[Warmer].Moved = 10, 10
+		c.Restore(st)
+		const lag, life = 1, 5
+		var launched [Ring]int
+		count := func(t0, from, to int) int {
+			n := 0
+			for s := from; s <= to; s++ {
+				if s >= 0 && t0-s < Ring {
+					n += launched[s%Ring]
+				}
+			}
+			return n
+		}
+		start := time.Unix(1_700_000_000, 0)
+		metric, asked := 500.0, 0
+		for tick := 0; tick < 400; tick++ {
+			ungranted := 0
+			if tick > starveFrom && tick <= starveTo { // the previous tick's ask was not granted
+				ungranted, launched[(tick-1+Ring)%Ring] = asked, 0
+			}
+			pending := count(tick, tick-lag+1, tick-1)
+			running := count(tick, tick-lag-life+1, tick-lag)
+			metric += -1 + float64(running) // falls by one a tick; a running warmer raises it by one
+			d := c.Step(Input{Now: start.Add(time.Duration(tick) * time.Second),
+				Metric: Sample{Value: metric, OK: true}, Target: Sample{Value: 500, OK: true},
+				Ledger: Ledger{Warmer: KindCounts{Ungranted: ungranted, Pending: pending, Running: running}}})
+			launched[tick%Ring], asked = d.Warmers, d.Warmers
+			if d.Warmers > 0 {
+				asks = append(asks, tick)
+			}
+		}
+		return asks
+	}
+	asks := run(-1, -1)
+	if len(asks) == 0 {
+		t.Fatal("the warmer was never tried again: a deadlock")
+	}
+	from, to := asks[0]-1, asks[0]+10
+	after := -1
+	for _, a := range run(from, to) {
+		if a > to {
+			after = a
+			break
+		}
+	}
+	t.Logf("first re-probe unstarved at tick %d; starved over ticks (%d, %d]: first warmer after at tick %d", asks[0], from, to, after)
+	if after < 0 || after-to > DefaultConfig().ProbeAfter {
+		t.Errorf("first warmer after the starved window at tick %d, want within %d ticks of %d", after, DefaultConfig().ProbeAfter, to)
+	}
+}

@@ -94,6 +94,10 @@ type Probe struct {
 	// Alone: the other kind had no units in flight from the launch on, so the departure can
 	// only be this probe's. Added within version 1: an older checkpoint decodes it false.
 	Alone bool `json:"alone,omitempty"`
+	// Idle: State.Idle when the probe was asked for. A probe the cluster never granted (a
+	// starved window) gives that wait back, so it is asked again at once, not a whole re-probe
+	// interval later. Added within version 1: an older checkpoint decodes it 0.
+	Idle int32 `json:"idle,omitempty"`
 }
 
 // State is everything the controller remembers between ticks: a fixed-size value (no slices,

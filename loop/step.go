@@ -665,7 +665,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 			if n := d.Warmers + d.Coolers; n > 0 {
 				o := f[Cooler-k]
 				s.Probe = Probe{Active: true, Kind: k, Units: int32(n), Tick: s.Tick, PV: pv, Base: s.Theta[pDrift] + s.Drift,
-					Alone: o.pending+o.running == 0}
+					Alone: o.pending+o.running == 0, Idle: s.Idle}
 				return d
 			}
 		}
@@ -775,7 +775,12 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 	p.Active = false
 	ks := &s.Kinds[p.Kind]
 	if n == 1 && k.granted == 0 {
-		return // never granted: nothing learned, the same probe again later
+		// Never granted: nothing learned; the same probe again, once the wait that led to it
+		// is given back: a re-probe asked inside a starved window otherwise waited another 100
+		// ticks (a queue whose random arrivals had taught that consumers did not drain it grew
+		// by 7 items a tick meanwhile, to 1500 items for a target of 28).
+		s.Idle = min(s.Idle+p.Idle, math.MaxInt32-1)
+		return
 	}
 	if relaunched {
 		ks.Doubt, ks.Reprobes = 0, 0 // the controller acts on what it learned
