@@ -11,17 +11,7 @@ import (
 // away from the target, must try the warmer again rather than wait for ever.
 func TestAWrongBeliefIsRetriedNotKeptForEver(t *testing.T) {
 	c := New(DefaultConfig())
-	const lag, life = 1, 5
-	var launched [Ring]int
-	count := func(t0, from, to int) int {
-		n := 0
-		for s := from; s <= to; s++ {
-			if s >= 0 && t0-s < Ring {
-				n += launched[s%Ring]
-			}
-		}
-		return n
-	}
+	l := launches{lag: 1, life: 5}
 	start := time.Unix(1_700_000_000, 0)
 	metric, effect, drift := 0.0, 1.0, 0.0
 	sp := 20.0
@@ -33,8 +23,7 @@ func TestAWrongBeliefIsRetriedNotKeptForEver(t *testing.T) {
 		if tick == 300 { // the plant changes: each running unit now lowers the metric by 2
 			effect, drift, sp = -2, 1, 10
 		}
-		pending := count(tick, tick-lag+1, tick-1)
-		running := count(tick, tick-lag-life+1, tick-lag)
+		pending, running := l.ledger(tick)
 		if tick < 300 {
 			metric = float64(running)
 		} else {
@@ -44,7 +33,7 @@ func TestAWrongBeliefIsRetriedNotKeptForEver(t *testing.T) {
 		d := c.Step(Input{Now: start.Add(time.Duration(tick) * time.Second),
 			Metric: Sample{Value: metric, OK: true}, Target: Sample{Value: sp, OK: true},
 			Ledger: Ledger{Warmer: KindCounts{Pending: pending, Running: running}}})
-		launched[tick%Ring] = d.Warmers
+		l.n[tick%Ring] = d.Warmers
 		if tick >= 300 {
 			lateLaunches += d.Warmers
 		}
@@ -80,31 +69,20 @@ func TestAProbeNeverGrantedIsAskedAgainAfterTheWindow(t *testing.T) {
 		st.Theta[pWarmStart], st.Theta[pWarmEnd], st.Theta[pWarmRun] = 0, 0, -1 // the wrong belief
 		st.Kinds[Warmer].Seen, st.Kinds[Warmer].Moved = 10, 10
 		c.Restore(st)
-		const lag, life = 1, 5
-		var launched [Ring]int
-		count := func(t0, from, to int) int {
-			n := 0
-			for s := from; s <= to; s++ {
-				if s >= 0 && t0-s < Ring {
-					n += launched[s%Ring]
-				}
-			}
-			return n
-		}
+		l := launches{lag: 1, life: 5}
 		start := time.Unix(1_700_000_000, 0)
 		metric, asked := 500.0, 0
 		for tick := 0; tick < 400; tick++ {
 			ungranted := 0
 			if tick > starveFrom && tick <= starveTo { // the previous tick's ask was not granted
-				ungranted, launched[(tick-1+Ring)%Ring] = asked, 0
+				ungranted, l.n[(tick-1+Ring)%Ring] = asked, 0
 			}
-			pending := count(tick, tick-lag+1, tick-1)
-			running := count(tick, tick-lag-life+1, tick-lag)
+			pending, running := l.ledger(tick)
 			metric += -1 + float64(running) // falls by one a tick; a running warmer raises it by one
 			d := c.Step(Input{Now: start.Add(time.Duration(tick) * time.Second),
 				Metric: Sample{Value: metric, OK: true}, Target: Sample{Value: 500, OK: true},
 				Ledger: Ledger{Warmer: KindCounts{Ungranted: ungranted, Pending: pending, Running: running}}})
-			launched[tick%Ring], asked = d.Warmers, d.Warmers
+			l.n[tick%Ring], asked = d.Warmers, d.Warmers
 			if d.Warmers > 0 {
 				asks = append(asks, tick)
 			}
@@ -127,4 +105,25 @@ func TestAProbeNeverGrantedIsAskedAgainAfterTheWindow(t *testing.T) {
 	if after < 0 || after-to > DefaultConfig().ProbeAfter {
 		t.Errorf("first warmer after the starved window at tick %d, want within %d ticks of %d", after, DefaultConfig().ProbeAfter, to)
 	}
+}
+
+// launches remembers the warmers a test plant was granted over the last Ring ticks; each is
+// pending for lag ticks, then runs for life.
+type launches struct {
+	n         [Ring]int
+	lag, life int
+}
+
+// ledger returns the warmers pending and running at tick t.
+func (l *launches) ledger(t int) (pending, running int) {
+	sum := func(from, to int) int {
+		n := 0
+		for s := max(from, 0); s <= to; s++ {
+			if t-s < Ring {
+				n += l.n[s%Ring]
+			}
+		}
+		return n
+	}
+	return sum(t-l.lag+1, t-1), sum(t-l.lag-l.life+1, t-l.lag)
 }

@@ -27,8 +27,8 @@ const tinyGain = 0.1
 
 // noiseSettled: from this tick on (five of the noise estimate's time constants), State.Noise is
 // taken as the metric's own noise rather than the errors of the model's first guesses, and a
-// move within twice its deviation of the model's expectation is no surprise. From tick 30, a
-// first batch wrongly sized on a noisy queue drew floods (1000 units a tick) that tick 50 avoids.
+// move within twice its deviation of the model's expectation is no surprise. From tick 30
+// instead, one more of 200 runs read with -1..1 of jitter flooded; from tick 0, three more.
 const noiseSettled = 50
 
 // careTicks: for this many ticks after a starved window (a request with nothing granted) the
@@ -603,13 +603,10 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 		// moved at all: a tiny effect learned with its name is the same split of nothing
 		// (consumers of a queue that nothing fills, learned at a thousandth of an item: 1000 a
 		// tick were launched, 198017 in 350 ticks). Once the metric has moved, a kind acting
-		// with its name is not bounded: the bound's one metric unit a unit is a guess at the
-		// metric's scale, and on a metric whose units move it by a hundredth (a ratio, a
-		// queue drained a hundredth of an item a tick per consumer) it held the consumers to
-		// a fraction of what a filling queue needed.
-		if ks := &s.Kinds[best.kind]; (best.kind == Warmer) != (best.gain > 0) || (ks.Seen >= confirmUnits && s.Hi == s.Lo) {
-			units = math.Min(units, math.Max(math.Ceil(math.Abs(sp-pv)), 2*ks.Moved))
-		}
+		// with its name is not bounded unless its effect is tiny (below): the bound's one
+		// metric unit a unit is a guess at the metric's scale, and on a metric whose units
+		// move it by a hundredth (a ratio, a queue drained a hundredth of an item a tick per
+		// consumer) it held the consumers to a fraction of what a filling queue needed.
 		// The same bound holds a kind learned to move the metric by less than tinyGain of the
 		// controller's units a unit, on a metric that has read 10 of them or more: noise read
 		// at an empty queue can teach such an effect. Warmers, consumers learned to lower the
@@ -619,8 +616,12 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 		// of a hundredth of an item on a queue of 20: 50 a tick hold it against its arrivals).
 		// Below 10 (a count of 2 tasks, a fraction read from 1 to 3, left unscaled) a unit's
 		// effect is often that small.
-		if math.Abs(best.gain) < tinyGain && math.Max(math.Abs(s.Hi), math.Abs(s.Lo)) >= 10 {
-			units = math.Min(units, math.Max(math.Ceil(math.Abs(sp-pv)), 2*s.Kinds[best.kind].Moved))
+		ks := &s.Kinds[best.kind]
+		against := (best.kind == Warmer) != (best.gain > 0)
+		unmoved := ks.Seen >= confirmUnits && s.Hi == s.Lo
+		tiny := math.Abs(best.gain) < tinyGain && math.Max(math.Abs(s.Hi), math.Abs(s.Lo)) >= 10
+		if against || unmoved || tiny {
+			units = math.Min(units, math.Max(math.Ceil(math.Abs(sp-pv)), 2*ks.Moved))
 		}
 		// A persistent small error: act rather than wait for ever; but only with a unit that
 		// moves the metric toward the target from where it is now. A gap predicted on the far
