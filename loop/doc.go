@@ -98,6 +98,15 @@
 //     model is sure of that end effect). The kind that moves the metric the right way
 //     most per unit is asked for round(gap / per-unit effect) units, bounded by MaxPerTick and
 //     by MaxInFlight minus what is in flight. Inside the Tolerance band it does nothing.
+//     The target in that gap is where a moving target will be when a unit launched now starts
+//     to act (the kind's lag ahead), by its recent course: its last change and how that
+//     change has been changing, looking no further ahead than the ticks it has moved smoothly
+//     (each change the same way as the one before and within a factor of 2 of it) and leading
+//     it by no more than it moved in them. A target that steps (a square wave, a schedule) is
+//     aimed at where it is; one read with noise of -2..2 is led by 0.12 on average and 4 at
+//     most. Aimed at where it was, tasks that start 8 ticks after their launch trailed a sine
+//     target by 4.0 on average (now 0.4), and consumers of a queue that start 6 ticks after
+//     theirs by 5.8 (now 1.9).
 //
 // Why it does not over-drive a lagging plant: units in flight are in the prediction, so a unit
 // is asked for once, not again on every tick until it shows (the original asked for the whole
@@ -112,7 +121,8 @@
 // was granted nothing, a move toward the target from the side the starved window left the
 // metric on is rounded down rather than to the nearest unit, so the metric approaches without
 // crossing the target (to the nearest, the last unit carried it past by up to half a unit's
-// effect: 15 items of a queue the window left 19 above its target). Where the kind works
+// effect: consumers of 60 items each emptied a queue that the window left 180 items above its
+// target, 30 items past it). Where the kind works
 // against a steady drift, rounding down would hold the metric half a unit short, and a unit
 // too many is taken back by launching one fewer later: there it rounds down only while the
 // metric is more than one unit's effect from the target. A unit that would carry the metric

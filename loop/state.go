@@ -160,6 +160,18 @@ type State struct {
 	StarvedAt   int64   `json:"starved_at,omitempty"`
 	CareGap     float64 `json:"care_gap,omitempty"`
 	CarePending bool    `json:"care_pending,omitempty"`
+	// The target's recent course, to aim at where a moving target will be when a new unit
+	// acts (see targetAhead): PrevSP is the last target read (SPOK: there is one), SPStep its
+	// last change, SPRun the ticks in a row it has moved smoothly (each change the same way as
+	// the one before and within a factor of 2 of it), SPFrom where it was when that run began,
+	// SPCurve a moving average of how the change itself changed over them. Added within
+	// version 1: a checkpoint without them resumes with a target taken as still.
+	PrevSP  float64 `json:"prev_sp,omitempty"`
+	SPStep  float64 `json:"sp_step,omitempty"`
+	SPCurve float64 `json:"sp_curve,omitempty"`
+	SPRun   int32   `json:"sp_run,omitempty"`
+	SPFrom  float64 `json:"sp_from,omitempty"`
+	SPOK    bool    `json:"sp_ok,omitempty"`
 }
 
 // Sample1 is one tick's movement of the metric with what was running, held for a tick.
@@ -227,6 +239,10 @@ func (s *State) inUnits(k float64) State {
 	m.Hi *= k
 	m.Lo *= k
 	m.CareGap *= k
+	m.PrevSP *= k
+	m.SPStep *= k
+	m.SPCurve *= k
+	m.SPFrom *= k
 	m.Probe.PV *= k
 	m.Probe.Base *= k
 	m.Probe.Dev *= k
@@ -282,6 +298,9 @@ func UnmarshalState(b []byte) (State, error) {
 	}
 	if !finite(s.CareGap) || s.StarvedAt < 0 {
 		return State{}, fmt.Errorf("%w: starvation care does not hold together", ErrState)
+	}
+	if !finite(s.PrevSP) || !finite(s.SPStep) || !finite(s.SPCurve) || !finite(s.SPFrom) || s.SPRun < 0 {
+		return State{}, fmt.Errorf("%w: the target's course does not hold together", ErrState)
 	}
 	for _, k := range s.Kinds {
 		if k.PrevPending < 0 || k.PrevRunning < 0 || k.Asked < 0 || k.Doubt < 0 {

@@ -9,6 +9,9 @@ import (
 // trusted over exploration (and before the first-move caution is lifted).
 const confirmUnits = 3
 
+// targetCurveGain is how fast State.SPCurve follows the change of the target's change.
+const targetCurveGain = 0.5
+
 // divergingIdle is what a tick with a growing error and no action counts toward ProbeAfter.
 const divergingIdle = 4
 
@@ -181,9 +184,11 @@ func step(cfg *Config, s *State, in Input) Decision {
 	starved := f[Warmer].granted < s.Kinds[Warmer].Asked || f[Cooler].granted < s.Kinds[Cooler].Asked
 	if !pvOK || !in.Target.OK || !finite(in.Target.Value) {
 		s.Kinds[Warmer].Asked, s.Kinds[Cooler].Asked = 0, 0
+		s.SPOK, s.SPRun = false, 0 // the next target read starts the course afresh
 		return Decision{Miss: true, Starved: starved}
 	}
 	sp := in.Target.Value
+	followTarget(s, sp)
 	// A request with nothing granted: the cluster has no resources for this framework (a
 	// starved window). The first tick after one notes the gap it left.
 	if s.Kinds[Warmer].Asked+s.Kinds[Cooler].Asked > 0 && f[Warmer].granted+f[Cooler].granted == 0 {
@@ -531,6 +536,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 		units float64
 		gain  float64
 		gap   float64
+		aim   float64 // the target aimed at (targetAhead)
 	}
 	best := choice{kind: -1}
 	band := cfg.Tolerance
@@ -542,7 +548,8 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 		kinds++
 		r := &resp[k]
 		g := unitResponse(r.run, r.start, r.end, r.lag, r.life, r.horizon)
-		gap := sp - clip(s, judge[k][r.horizon]+holdingLaunches(s, r), sp)
+		aim := targetAhead(s, sp, r.lag)
+		gap := aim - clip(s, judge[k][r.horizon]+holdingLaunches(s, r), aim)
 		// A kind that pulls the metric away from a new extreme that may be a wall (see Step)
 		// is not launched against a prediction past it: consumers emptying a queue, their
 		// drain predicted far past empty, drew 664 producers in the tick it emptied (the wall
@@ -576,7 +583,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 			size = math.Copysign(1, g)
 		}
 		if best.kind < 0 || math.Abs(g) > math.Abs(best.gain) {
-			best = choice{kind: k, units: gap / size, gain: g, gap: gap}
+			best = choice{kind: k, units: gap / size, gain: g, gap: gap, aim: aim}
 		}
 	}
 	if best.kind >= 0 && futile(cfg, s, f, best.kind, best.gain, pv, sp) {
@@ -584,7 +591,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 	}
 	*stuck = best.kind < 0 && wrong == kinds && math.Abs(sp-pv) > math.Max(1, band)
 	if best.kind >= 0 {
-		d.Predicted = sp - best.gap
+		d.Predicted = best.aim - best.gap
 		units := math.Floor(best.units + 0.5)
 		care := s.StarvedAt > 0 && s.Tick-s.StarvedAt <= careTicks
 		if care && afterStarving(s, &resp[best.kind], best.gap, best.gain, pv, sp) {
@@ -672,6 +679,39 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 		}
 	}
 	return d
+}
+
+// followTarget takes this tick's target into the target's recent course (State.SPStep,
+// SPRun, SPCurve).
+func followTarget(s *State, sp float64) {
+	if s.SPOK {
+		d, p := sp-s.PrevSP, s.SPStep
+		if d != 0 && p != 0 && math.Signbit(d) == math.Signbit(p) && math.Abs(d) <= 2*math.Abs(p) && math.Abs(p) <= 2*math.Abs(d) {
+			if s.SPRun == 0 {
+				s.SPFrom = s.PrevSP - p
+			}
+			s.SPCurve += targetCurveGain * (d - p - s.SPCurve)
+			s.SPRun = min(s.SPRun+1, Ring)
+		} else {
+			s.SPCurve, s.SPRun = 0, 0
+		}
+		s.SPStep = d
+	}
+	s.PrevSP, s.SPOK = sp, true
+}
+
+// targetAhead is where the target sp is expected lag ticks from now, when a unit launched now
+// starts to act, by its recent course: its last change, and how that change has been changing
+// (a schedule's sine bends toward its peak: aimed along the straight line, tasks started 9
+// ticks before a peak overshot it by 3). It looks no further ahead than the ticks the target
+// has moved smoothly, and leads it by no more than it has moved in them, so a target read with
+// noise is led by at most the noise's range (4 for noise of -2..2, 0.12 on average), and one
+// that steps is aimed at where it is.
+func targetAhead(s *State, sp float64, lag int) float64 {
+	l := float64(min(int32(lag), s.SPRun))
+	lead := s.SPStep*l + s.SPCurve*l*(l+1)/2
+	m := math.Abs(sp - s.SPFrom)
+	return sp + math.Max(-m, math.Min(lead, m))
 }
 
 // afterStarving reports whether, within careTicks of a starved window, a move of gap (a unit

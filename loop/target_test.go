@@ -1,0 +1,80 @@
+package loop
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// The controller aims at where a moving target will be when a unit launched now acts, and at
+// where a target that steps or is read with noise is.
+func TestTargetAhead(t *testing.T) {
+	sine := func(i int) float64 { return 40 + 25*math.Sin(2*math.Pi*float64(i)/200) }
+	r := rand.New(rand.NewPCG(1, 2))
+	noisy := func(int) float64 { return 40 + 4*r.Float64() - 2 }
+	square := func(i int) float64 {
+		if i%120 < 60 {
+			return 60
+		}
+		return 10
+	}
+	ramp := func(i int) float64 { return 1.5 * float64(i) }
+	cases := []struct {
+		name   string
+		target func(int) float64
+		lag    int
+		// want is the largest |aim - target lag ticks later| (future) or |aim - target now|
+		// (now) allowed from tick 20 on.
+		future, now float64
+	}{
+		{"a sine is met where it will be", sine, 8, 1.6, -1}, // aimed at where it is: 6.3
+		{"a ramp is met where it will be", ramp, 10, 1e-9, -1},
+		{"a square wave is aimed at where it is", square, 8, -1, 0},
+		{"noise of -2..2 is led by at most its range", noisy, 10, -1, 4},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var s State
+			worstFuture, worstNow := 0.0, 0.0
+			for i := 0; i < 5000; i++ {
+				sp := tc.target(i)
+				followTarget(&s, sp)
+				aim := targetAhead(&s, sp, tc.lag)
+				if i < 20 {
+					continue
+				}
+				worstNow = math.Max(worstNow, math.Abs(aim-sp))
+				if tc.future >= 0 {
+					worstFuture = math.Max(worstFuture, math.Abs(aim-tc.target(i+tc.lag)))
+				}
+			}
+			t.Logf("largest error against the future target %.3f, lead %.3f", worstFuture, worstNow)
+			if tc.future >= 0 && worstFuture > tc.future {
+				t.Errorf("aimed %.3f from the target %d ticks later, want <= %v", worstFuture, tc.lag, tc.future)
+			}
+			if tc.now >= 0 && worstNow > tc.now {
+				t.Errorf("led the target by %.3f, want <= %v", worstNow, tc.now)
+			}
+		})
+	}
+}
+
+// A tick without a target read starts the target's course afresh: the next target is not
+// taken as one tick's change from the last one read.
+func TestTargetCourseRestartsAfterAMiss(t *testing.T) {
+	c := New(DefaultConfig())
+	start := time.Unix(0, 0)
+	at := func(tick int) time.Time { return start.Add(time.Duration(tick) * time.Second) }
+	for tick := 0; tick < 30; tick++ {
+		c.Step(Input{Now: at(tick), Metric: Sample{Value: 10, OK: true}, Target: Sample{Value: float64(2 * tick), OK: true}})
+	}
+	if s := c.State(); s.SPRun == 0 {
+		t.Fatalf("a target rising 2 a tick was not seen moving smoothly")
+	}
+	c.Step(Input{Now: at(30), Metric: Sample{Value: 10, OK: true}})
+	c.Step(Input{Now: at(31), Metric: Sample{Value: 10, OK: true}, Target: Sample{Value: 62, OK: true}})
+	if s := c.State(); targetAhead(&s, 62, 10) != 62 {
+		t.Errorf("aimed at %v one tick after a miss, want 62 (where the target is)", targetAhead(&s, 62, 10))
+	}
+}
