@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -37,3 +38,31 @@ func TestProjectMeetsTargets(t *testing.T) {
 // test; the list must only shrink. (random_11 left it when units that ran a whole life with
 // the metric pinned at a wall began to end the belief that sent them.)
 var knownMisses = map[string]bool{}
+
+// The table shows one starved window's overshoot beside that window's own limit: with two
+// windows it showed the larger overshoot of one against the smaller limit of the other
+// (8.4 against 4.3, next to PASS).
+func TestTableShowsEachWindowAgainstItsOwnLimit(t *testing.T) {
+	cases := []struct {
+		name    string
+		windows []StarveFigure
+		want    string // "overshoot limit" as the table prints them
+	}{
+		{"the window nearest its limit", []StarveFigure{{ErrorLeft: 43, Overshoot: 0}, {ErrorLeft: 90, Overshoot: 8.4}}, "8.4 9.0"},
+		{"the window past its limit", []StarveFigure{{ErrorLeft: 43, Overshoot: 6}, {ErrorLeft: 90, Overshoot: 8.4}}, "6.0 4.3"},
+		{"no window", nil, "- -"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Result{Path: "x.json", Scenario: &Scenario{Ticks: 300}}
+			r.Mine.PostStarve = tc.windows
+			r.judge()
+			var b strings.Builder
+			WriteTable(&b, []*Result{r})
+			row := strings.Fields(strings.Split(b.String(), "\n")[1])
+			if got := row[5] + " " + row[6]; got != tc.want {
+				t.Errorf("post-starve and post max %q, want %q (row %q)", got, tc.want, row)
+			}
+		})
+	}
+}
