@@ -682,7 +682,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 }
 
 // followTarget takes this tick's target into the target's recent course (State.SPStep,
-// SPRun, SPCurve).
+// SPRun, SPFrom, SPCurve).
 func followTarget(s *State, sp float64) {
 	if s.SPOK {
 		d, p := sp-s.PrevSP, s.SPStep
