@@ -110,6 +110,10 @@ type Decision struct {
 	// Predicted is the metric the controller expects at the chosen kind's coincidence point
 	// without the new units (0 when it asked for nothing).
 	Predicted float64
+	// Aimed is the target the units were sized for: where a moving target is expected when the
+	// chosen kind's units start to act (the target as read when it steps or stays; 0 when it
+	// asked for nothing).
+	Aimed float64
 }
 
 // Controller is a Config plus a State, for callers that want one value to step.

@@ -57,6 +57,7 @@ func Step(cfg *Config, s *State, in Input) Decision {
 	d := step(&c, s, in)
 	d.Error *= sc
 	d.Predicted *= sc
+	d.Aimed *= sc
 	return d
 }
 
@@ -591,7 +592,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 	}
 	*stuck = best.kind < 0 && wrong == kinds && math.Abs(sp-pv) > math.Max(1, band)
 	if best.kind >= 0 {
-		d.Predicted = best.aim - best.gap
+		d.Predicted, d.Aimed = best.aim-best.gap, best.aim
 		units := math.Floor(best.units + 0.5)
 		care := s.StarvedAt > 0 && s.Tick-s.StarvedAt <= careTicks
 		if care && afterStarving(s, &resp[best.kind], best.gap, best.gain, pv, sp) {

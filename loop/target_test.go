@@ -78,3 +78,31 @@ func TestTargetCourseRestartsAfterAMiss(t *testing.T) {
 		t.Errorf("aimed at %v one tick after a miss, want 62 (where the target is)", targetAhead(&s, 62, 10))
 	}
 }
+
+// The decision says what target the units were sized for: ahead of a target that rises, the
+// target itself once it stays.
+func TestTheDecisionSaysWhereItAimed(t *testing.T) {
+	c := New(DefaultConfig())
+	start := time.Unix(0, 0)
+	launched, ahead := 0, 0 // tasks that start the tick after their launch and run for ever
+	for tick := 0; tick < 80; tick++ {
+		sp := float64(min(2*tick, 80))
+		d := c.Step(Input{Now: start.Add(time.Duration(tick) * time.Second),
+			Metric: Sample{Value: float64(launched), OK: true}, Target: Sample{Value: sp, OK: true},
+			Ledger: Ledger{Warmer: KindCounts{Running: launched}}})
+		launched += d.Warmers
+		if d.Warmers == 0 {
+			continue
+		}
+		switch {
+		case tick >= 5 && tick < 40 && d.Aimed > sp:
+			ahead++
+		case tick >= 43 && d.Aimed != sp:
+			t.Errorf("tick %d: aimed at %v for a target that stays at %v", tick, d.Aimed, sp)
+		}
+	}
+	t.Logf("%d launches aimed ahead of the rising target; %d tasks for a target of 80", ahead, launched)
+	if ahead == 0 {
+		t.Errorf("no launch aimed ahead of a target rising 2 a tick")
+	}
+}

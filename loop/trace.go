@@ -30,7 +30,7 @@ const DefaultTraceMaxBytes int64 = 64 << 20
 //	ledger     {"warmer": {...}, "cooler": {...}}, each {"pending", "running", "ungranted"}:
 //	           the units the controller saw (ungranted: asked for at the previous tick and
 //	           not launched)
-//	decision   {"warmers", "coolers", "predicted", "error", "starved", "miss"} (Decision)
+//	decision   {"warmers", "coolers", "predicted", "aimed", "error", "starved", "miss"} (Decision)
 //	terms      {"drift", "warmer_per_unit", "cooler_per_unit", "warmer_lag", "warmer_life",
 //	           "cooler_lag", "cooler_life"} (Terms: drift is the long-term plus the recent one)
 //	theta      the learned model, seven numbers: {"drift", "warmer_run", "warmer_start",
@@ -257,6 +257,8 @@ func appendTraceLine(b []byte, rec *TickRecord) []byte {
 	b = strconv.AppendInt(b, int64(d.Coolers), 10)
 	b = append(b, `,"predicted":`...)
 	b = appendNum(b, d.Predicted)
+	b = append(b, `,"aimed":`...)
+	b = appendNum(b, d.Aimed)
 	b = append(b, `,"error":`...)
 	b = appendNum(b, d.Error)
 	b = append(b, `,"starved":`...)

@@ -33,6 +33,7 @@ type traceLine struct {
 		Warmers   int     `json:"warmers"`
 		Coolers   int     `json:"coolers"`
 		Predicted float64 `json:"predicted"`
+		Aimed     float64 `json:"aimed"`
 		Error     float64 `json:"error"`
 		Starved   bool    `json:"starved"`
 		Miss      bool    `json:"miss"`
@@ -140,7 +141,7 @@ func TestTraceWritesOneLinePerTickWithTheDecisionAndTheModel(t *testing.T) {
 		if !l.Time.Equal(rec.Time) || l.Tick != rec.State.Tick {
 			t.Errorf("line %d: time %v tick %d, want %v %d", i, l.Time, l.Tick, rec.Time, rec.State.Tick)
 		}
-		if l.Decision.Warmers != rec.Decision.Warmers || l.Decision.Error != rec.Decision.Error || l.Decision.Predicted != rec.Decision.Predicted {
+		if l.Decision.Warmers != rec.Decision.Warmers || l.Decision.Error != rec.Decision.Error || l.Decision.Predicted != rec.Decision.Predicted || l.Decision.Aimed != rec.Decision.Aimed {
 			t.Errorf("line %d: decision %+v, the tick decided %+v", i, l.Decision, rec.Decision)
 		}
 		warmed = warmed || l.Decision.Warmers > 0
@@ -188,7 +189,7 @@ func TestTraceFieldNamesAreTheDocumentedOnes(t *testing.T) {
 	}
 	walk("", m)
 	sort.Strings(keys)
-	want := strings.Fields(`decision.coolers decision.error decision.miss decision.predicted
+	want := strings.Fields(`decision.aimed decision.coolers decision.error decision.miss decision.predicted
 		decision.starved decision.warmers drift hi idle kinds.cooler.doubt kinds.cooler.lag kinds.cooler.life
 		kinds.cooler.seen kinds.warmer.doubt kinds.warmer.lag kinds.warmer.life kinds.warmer.seen
 		ledger.cooler.pending ledger.cooler.running ledger.cooler.ungranted ledger.warmer.pending
