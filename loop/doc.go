@@ -106,7 +106,9 @@
 //     aimed at where it is; one read with noise of -2..2 is led by 0.12 on average and 4 at
 //     most. Aimed at where it was, tasks that start 8 ticks after their launch trailed a sine
 //     target by 4.0 on average (now 0.4), and consumers of a queue that start 6 ticks after
-//     theirs by 5.8 (now 1.9).
+//     theirs by 5.8 (now 1.9). The price is at a ramp's end, which no course foretells: a
+//     target that rises 2 a tick and then stays is passed by about its last change times the
+//     lag (tasks that start a tick after their launch: 82 for a target of 80).
 //
 // Why it does not over-drive a lagging plant: units in flight are in the prediction, so a unit
 // is asked for once, not again on every tick until it shows (the original asked for the whole
