@@ -108,12 +108,13 @@ type Decision struct {
 	// Miss is true when the metric or the target could not be read: no action was taken.
 	Miss bool
 	// Predicted is the metric the controller expects at the chosen kind's coincidence point
-	// without the new units (0 when it asked for nothing).
+	// without the new units. Aimed is the target the units were sized for: where a moving
+	// target is expected when that kind's units start to act (the target as read when it steps
+	// or stays). Both are 0 when no kind was chosen (no gap beyond the tolerance that a kind is
+	// believed to close); a kind can be chosen and still be asked for no unit (its units would
+	// overshoot by more than they close).
 	Predicted float64
-	// Aimed is the target the units were sized for: where a moving target is expected when the
-	// chosen kind's units start to act (the target as read when it steps or stays; 0 when it
-	// asked for nothing).
-	Aimed float64
+	Aimed     float64
 }
 
 // Controller is a Config plus a State, for callers that want one value to step.
