@@ -27,24 +27,35 @@ func TestStateRoundTripResumesTheSameDecisions(t *testing.T) {
 	if len(b) > 16<<10 {
 		t.Fatalf("state is %d bytes; it must stay small (checkpointed every few ticks)", len(b))
 	}
+	// Same plant, two controllers from the same state: identical decisions.
+	resumedAlike(t, cfg, a, b, p, epoch, 150, 200, func(int) float64 { return 30 })
+}
+
+// resumedAlike restores a controller from the checkpoint b and runs it beside the leader a,
+// each on its own copy of the plant p, over ticks [from, to) with targets sp: the restored one
+// must hold the leader's learned terms and take the leader's decisions, which it returns.
+func resumedAlike(t *testing.T, cfg Config, a *Controller, b []byte, p *taskPlant, epoch time.Time, from, to int, sp func(int) float64) []Decision {
+	t.Helper()
 	restored, err := UnmarshalState(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bctl := New(cfg)
-	bctl.Restore(restored)
-	if bctl.Terms() != a.Terms() {
-		t.Fatalf("terms differ after restore: %+v vs %+v", bctl.Terms(), a.Terms())
+	c := New(cfg)
+	c.Restore(restored)
+	if c.Terms() != a.Terms() {
+		t.Fatalf("terms differ after restore: %+v vs %+v", c.Terms(), a.Terms())
 	}
-	// Same plant, two controllers from the same state: identical decisions.
 	p2 := *p
-	for i := 150; i < 200; i++ {
+	var ds []Decision
+	for i := from; i < to; i++ {
 		now := epoch.Add(time.Duration(i) * time.Second)
-		da, db := p.tick(a, now, 30), p2.tick(bctl, now, 30)
+		da, db := p.tick(a, now, sp(i)), p2.tick(c, now, sp(i))
 		if da != db {
-			t.Fatalf("tick %d: original decided %+v, restored %+v", i, da, db)
+			t.Fatalf("tick %d: the leader decided %+v, the restored one %+v", i, da, db)
 		}
+		ds = append(ds, da)
 	}
+	return ds
 }
 
 func TestUnmarshalStateRefusesFutureAndCorruptStates(t *testing.T) {
@@ -182,19 +193,7 @@ func TestACheckpointHoldsMetricUnits(t *testing.T) {
 	if w := a.Terms().WarmerPerUnit; math.Abs(unitOf(&cfg, old.Theta, &st)-w) > 1e-9*math.Max(1, math.Abs(w)) {
 		t.Fatalf("the checkpoint's model gives %v a warmer, the controller %v", unitOf(&cfg, old.Theta, &st), w)
 	}
-	restored, err := UnmarshalState(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bctl := New(cfg)
-	bctl.Restore(restored)
-	p2 := *p
-	for i := 150; i < 200; i++ {
-		now := epoch.Add(time.Duration(i) * time.Second)
-		if da, db := p.tick(a, now, 30), p2.tick(bctl, now, 30); da != db {
-			t.Fatalf("tick %d: original decided %+v, restored %+v", i, da, db)
-		}
-	}
+	resumedAlike(t, cfg, a, b, p, epoch, 150, 200, func(int) float64 { return 30 })
 }
 
 // unitOf is a warmer's learned effect per unit from a model theta read as metric units.
