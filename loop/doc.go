@@ -152,27 +152,27 @@
 // metric stayed pinned, that kind's effects are forgotten (zero, held loosely) and it is probed
 // afresh, one unit at a time as below.
 //
-// How a probe is judged: while its units are in flight, the metric's motion is learned against
-// the drift seen just before the probe (held, not learned, for those ticks), so a unit whose
-// effect is smaller than the drift (one consumer against a faster arrival) still shows its
-// sign. The probe also records how far the metric departed from where that drift alone would
-// have taken it. If that departure did not stand out (from a quarter of the drift over those
-// ticks, from three times the metric's recent unexplained noise, and from twice max(1,
-// Tolerance)) and the kind is still not believed to help, the next probe of that kind is twice
-// as large, up to the units that would close the error at one metric unit each and the
-// bounds; a probe of that size that still tells nothing ends the probing of that kind. A
-// probe that stood out, or after which the controller acts on what it learned, ends the doubt,
-// except one that seemed to push the metric away from the target while the error grew and the
-// drift itself carried the metric away from the target, far enough to matter (over the probe's
-// ticks at least a quarter of the probe's departure): a drift that was growing (an arrival in
-// its rising phase) looks just like that, so such a probe is doubled too, until it reaches the
-// bound. With the drift carrying the metric toward the target, the units did it: settled.
-// A probe that stood out, acting alone (the other kind had nothing in flight), settles the kind
-// as seen working (either way): it is not probed again as a kind never seen, only by the
-// re-probe against a deadlock. The noise it is judged against
-// is learned outside probes only: inside one, the model's error is the probe's own effect.
-// A doubt is about the need it arose under (the metric too high, or too low): the larger probe
-// waits until that need is back, rather than pushing the metric the other way.
+// How a probe is judged: while its units are in flight, the metric's motion is learned against the
+// drift seen just before the probe (held, not learned, for those ticks), so a unit whose effect is
+// smaller than the drift (one consumer against a faster arrival) still shows its sign. The probe
+// also records how far the metric departed from where that drift alone would have taken it. If
+// that departure did not stand out (from a quarter of the drift over those ticks, from three times
+// the metric's recent unexplained noise, from twice Tolerance, and from 0.4 of a unit: on a still
+// metric, one unit that moves it by half a unit has answered) and the kind is still not believed
+// to help, the next probe of that kind is twice as large, up to the units that would close the
+// error at one metric unit each and the bounds; a probe of that size that still tells nothing ends
+// the probing of that kind. A probe that stood out, or after which the controller acts on what it
+// learned, ends the doubt, except one that seemed to push the metric away from the target while
+// the error grew and the drift itself carried the metric away from the target, far enough to
+// matter (over the probe's ticks at least a quarter of the probe's departure): a drift that was
+// growing (an arrival in its rising phase) looks just like that, so such a probe is doubled too,
+// until it reaches the bound. With the drift carrying the metric toward the target, the units did
+// it: settled. A probe that stood out, acting alone (the other kind had nothing in flight),
+// settles the kind as seen working (either way): it is not probed again as a kind never seen, only
+// by the re-probe against a deadlock. The noise it is judged against is learned outside probes
+// only: inside one, the model's error is the probe's own effect. A doubt is about the need it
+// arose under (the metric too high, or too low): the larger probe waits until that need is back,
+// rather than pushing the metric the other way.
 // So a wrong-sign prior costs a few units, and a kind that cannot help is not escalated for
 // ever. A kind learned to move the metric against its name got there through zero, and its
 // effect may be a small split of nothing: it is launched in at most max(|error| at one metric

@@ -28,6 +28,14 @@ const noiseGain = 0.1
 // unit-ticks the kind was seen moving the metric (see decide).
 const tinyGain = 0.1
 
+// clearMove: a finished probe whose departure from the drift's path reached this many of the
+// controller's units (and twice Tolerance, and the noise and drift bounds in trackProbe) gave
+// a clear answer. It is under one unit: on a still metric (the noise bound is what a noisy
+// one is judged by), one cooler that added half an item to a queue with no arrivals was taken
+// for no answer, and probes of 2, 4 and 8 coolers followed, each pushing the queue further from
+// its target.
+const clearMove = 0.4
+
 // noiseSettled: from this tick on (five of the noise estimate's time constants), State.Noise is
 // taken as the metric's own noise rather than the errors of the model's first guesses, and a
 // move within twice its deviation of the model's expectation is no surprise. From tick 30
@@ -829,7 +837,7 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 		return
 	}
 	n0 := float64(max(p.At, 1))
-	clear := max(2*math.Max(1, cfg.Tolerance), 0.25*math.Abs(p.Base)*n0, 3*math.Sqrt(s.Noise*n0))
+	clear := max(2*cfg.Tolerance, clearMove, 0.25*math.Abs(p.Base)*n0, 3*math.Sqrt(s.Noise*n0))
 	limit := int32(min(math.Max(1, math.Ceil(math.Abs(sp-pv))), float64(cfg.MaxPerTick), float64(cfg.MaxInFlight)))
 	// A probe that seemed to push the metric away from the target while the error grew may
 	// only have met a drift that was itself growing (an arrival in its rising phase): it does

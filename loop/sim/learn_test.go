@@ -233,6 +233,29 @@ func TestAClearProbeIsNotRepeated(t *testing.T) {
 	}
 }
 
+// A clear answer need not be a large one. On a still queue (no arrivals, nothing else moving
+// it) one cooler that adds half an item pushes the metric half a unit from its target: the
+// answer, though smaller than one metric unit. It was judged lost in the metric's motion and
+// the probes doubled, 1, 2, 4, 8 coolers, each pushing the queue further from its target
+// (IAE 8592 for a limit of 8088; a generated scenario, seed 2150).
+func TestASmallClearAnswerOnAStillMetricSettlesTheProbe(t *testing.T) {
+	s := mustParse(t, `{"ticks":350,"target":{"type":"constant","value":-28},
+		"plant":{"type":"queue","initial":52,"items_per_run":0.5,"run_lifetime_ticks":12,"lag_ticks":9,"metric_sign":-1},
+		"relay":{"warmer":false,"cooler":true,"lookback":1000}}`)
+	rows, err := Run(s, Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coolers := 0
+	for _, r := range rows {
+		coolers += max(-r.Executed, 0)
+	}
+	t.Logf("coolers launched: %d", coolers)
+	if coolers != 1 {
+		t.Errorf("%d coolers launched, want 1 (the first probe)", coolers)
+	}
+}
+
 // The model's memory starts short and grows to Lookback. A consumer takes 5 items a tick for 9
 // ticks from a queue that 11 items a tick fill; the first ticks (a queue drained to empty by the
 // prior's first batch) left the model at 2.2 items a tick per consumer and an arrival of 4.8,

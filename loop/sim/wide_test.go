@@ -49,6 +49,7 @@ func TestWideRandomBench(t *testing.T) {
 	jitter, _ := strconv.Atoi(os.Getenv("RELAY_SIM_WIDE_JITTER"))
 	arrivals := os.Getenv("RELAY_SIM_WIDE_ARRIVALS") == "random"
 	passed, refToo, deadlocks, runs, floods := 0, 0, 0, 0, 0
+	logRatio, ratios := 0.0, 0
 	for seed := first; seed < first+uint64(n); seed++ {
 		raw := RandomScenario(seed)
 		s, err := Parse(raw)
@@ -86,6 +87,10 @@ func TestWideRandomBench(t *testing.T) {
 			}
 		}
 		runs++
+		if r.Mine.IAE > 0 && r.Ref.IAE > 0 {
+			logRatio += math.Log(r.Mine.IAE / r.Ref.IAE)
+			ratios++
+		}
 		if r.Pass() {
 			passed++
 			continue
@@ -103,6 +108,9 @@ func TestWideRandomBench(t *testing.T) {
 	rate := 100 * float64(passed) / float64(runs)
 	t.Logf("%d of %d passed (%.1f%%); of the %d misses, %d are ones the reference also makes or that no probe can avoid; %d deadlocks",
 		passed, runs, rate, runs-passed, refToo, deadlocks)
+	if ratios > 0 {
+		t.Logf("IAE / the reference's IAE, geometric mean over %d runs: %.4f", ratios, math.Exp(logRatio/float64(ratios)))
+	}
 	if jitter > 0 {
 		t.Logf("with the metric read with ±%d of jitter: %d floods (a kind launched more than 200 units in a tick, and 5 times the most the run without jitter launched)", jitter, floods)
 	}
