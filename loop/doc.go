@@ -161,7 +161,10 @@
 // metric, one unit that moves it by half a unit has answered) and the kind is still not believed
 // to help, the next probe of that kind is twice as large, up to the units that would close the
 // error at one metric unit each and the bounds; a probe of that size that still tells nothing ends
-// the probing of that kind. A probe that stood out, or after which the controller acts on what it
+// the probing of that kind. That holds for a probe that acted alone: one that told nothing while
+// the other kind had units in flight may have had its answer taken by them (coolers' items eaten
+// as they came by consumers at an empty queue), so it is repeated at its size, and ends nothing. A
+// probe that stood out, or after which the controller acts on what it
 // learned, ends the doubt, except one that seemed to push the metric away from the target while
 // the error grew and the drift itself carried the metric away from the target, far enough to
 // matter (over the probe's ticks at least a quarter of the probe's departure): a drift that was

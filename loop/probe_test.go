@@ -30,7 +30,7 @@ func TestProbeAwayWhileErrorGrew(t *testing.T) {
 			s := NewState()
 			s.Tick = 10
 			s.Noise = 0.1
-			s.Probe = Probe{Active: true, Kind: Warmer, Units: 2, Tick: 5, PV: tc.startPV, Base: tc.base}
+			s.Probe = Probe{Active: true, Kind: Warmer, Units: 2, Tick: 5, PV: tc.startPV, Base: tc.base, Alone: true}
 			f := [2]flows{} // the probe's units have all ended
 			trackProbe(&cfg, &s, &f, tc.endPV, tc.sp)
 			if s.Probe.Active {
@@ -111,6 +111,46 @@ func TestOnlyAProbeActingAloneSettlesItsKind(t *testing.T) {
 			}
 			if got := s.Kinds[Cooler].Seen >= confirmUnits; got != tc.wantSeen {
 				t.Errorf("cooler settled as seen working: %v, want %v", got, tc.wantSeen)
+			}
+		})
+	}
+}
+
+// A probe that told nothing while the other kind had units in flight may have had its answer
+// taken by them: it is repeated at the same size, and even at the bound it does not end the
+// probing of its kind (a kind whose probing ended is only tried again after hundreds of idle
+// ticks).
+func TestAProbeBesideTheOtherKindIsRepeatedNotDoubled(t *testing.T) {
+	tests := []struct {
+		name         string
+		alone        bool
+		units        int32
+		wantDoubt    int32
+		wantReprobes int32
+	}{
+		{"alone: doubled", true, 2, 4, 0},
+		{"beside consumers: repeated", false, 2, 2, 0},
+		{"alone at the bound: probing ends", true, 80, 0, 1},
+		{"beside consumers at the bound: repeated", false, 80, 80, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			s := NewState()
+			s.Tick = 20
+			// Coolers probed at an empty queue (the metric 0, the target 73 above it); the
+			// metric did not move.
+			s.Probe = Probe{Active: true, Kind: Cooler, Units: tc.units, Tick: 14, PV: 0, Alone: tc.alone}
+			f := [2]flows{}
+			trackProbe(&cfg, &s, &f, 0, 73)
+			if s.Probe.Active {
+				t.Fatal("probe still active after its units ended")
+			}
+			if got := s.Kinds[Cooler].Doubt; got != tc.wantDoubt {
+				t.Errorf("next probe %d coolers (Doubt), want %d", got, tc.wantDoubt)
+			}
+			if got := s.Kinds[Cooler].Reprobes; got != tc.wantReprobes {
+				t.Errorf("Reprobes %d, want %d", got, tc.wantReprobes)
 			}
 		})
 	}

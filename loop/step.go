@@ -803,8 +803,8 @@ func futile(cfg *Config, s *State, f *[2]flows, k Kind, gain, pv, sp float64) bo
 // A probe whose departure stayed small next to the drift it was judged against told nothing:
 // the next probe of that kind is twice as large, up to the units that would close the error
 // at one metric unit each (the prior's guess of a unit's effect) and the bounds. A probe of
-// that size that still told nothing ends the probing of that kind: the cost of a kind that
-// cannot help is bounded.
+// that size that still told nothing, acting alone, ends the probing of that kind: the cost of
+// a kind that cannot help is bounded.
 func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 	p := &s.Probe
 	if !p.Active {
@@ -866,6 +866,17 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 		if p.Alone {
 			ks.Seen = math.Max(ks.Seen, confirmUnits)
 		}
+		return
+	}
+	// A probe that told nothing while the other kind's units were in flight may have had its
+	// answer taken by them (coolers' items eaten as they came by consumers running at an
+	// empty queue): it is repeated at its size, not doubled, and does not end the probing.
+	// Doubled there, cooler probes at an empty queue reached 32 while 55 consumers ran, their
+	// items came out together when the consumers ended (the queue 30 past its target), and
+	// the coolers, settled as doing nothing, were not tried again for 400 ticks.
+	if !p.Alone {
+		ks.Doubt = max(p.Units, 1)
+		ks.DoubtDir = dirOf(sp - p.PV)
 		return
 	}
 	if p.Units >= limit {

@@ -399,3 +399,26 @@ func TestAKindThatEmptiesTheQueueHandsOverSoon(t *testing.T) {
 		t.Errorf("IAE %.0f, want <= 1500", f.IAE)
 	}
 }
+
+// Producers (named coolers, 9.4 items each) probed at a queue that consumers (named warmers,
+// against their name) had emptied: the 55 consumers ate each probe's items as they came, and
+// the probes doubled to 32 while nothing showed. When the consumers ended, the last probes'
+// items came out together (132 for a target of 102), the producers were settled as doing
+// nothing and the consumers as raising the metric, and nothing was launched for 400 ticks.
+func TestProbesBesideConsumersAtAnEmptyQueueAreTriedAgain(t *testing.T) {
+	s := mustParse(t, `{"ticks":450,"target":{"type":"constant","value":102},
+		"plant":{"type":"queue","initial":29,"items_per_run":9.4,"run_lifetime_ticks":39,"lag_ticks":2,"metric_sign":1},
+		"relay":{"warmer":true,"cooler":true,"lookback":30}}`)
+	rows, err := Run(s, Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Compute(s, rows)
+	t.Logf("IAE %.0f, cost %d, deadlock %v at %d", f.IAE, f.Cost, f.Deadlock, f.DeadlockAt)
+	if f.Deadlock {
+		t.Errorf("deadlock from tick %d", f.DeadlockAt)
+	}
+	if f.IAE > 6000 {
+		t.Errorf("IAE %.0f, want <= 6000 (the original's 45842, the reference's 1132)", f.IAE)
+	}
+}
