@@ -130,7 +130,8 @@
 // metric is more than one unit's effect from the target. A unit that would carry the metric
 // past the target by more than a tenth of the error waits twice ProbeAfter, not once.
 //
-// Why it cannot deadlock: if the error stays outside max(1, Tolerance) for ProbeAfter ticks
+// Why it cannot deadlock: if the error stays outside max(one, Tolerance) for ProbeAfter ticks
+// (one: one of the controller's units, but at most one metric unit; see the metric's scale)
 // without any request, it asks for one unit anyway: of a kind believed to help, or, if none
 // is, it probes a kind not yet seen working (its sign may be the opposite of its name: a
 // consumer task named the warmer lowers a metric that is the queue's size). A tick on which
@@ -213,7 +214,10 @@
 // as a plant ten times larger or smaller otherwise (the controller's rules are not exact
 // under that; 434 of the 504 generated queue plants of seeds 5001-6000 meet every target read
 // in thousands or thousandths, 443 in their own units, 389 in hundredths, whose readings of 1
-// to 3 stay unscaled).
+// to 3 stay unscaled). The probe and persistent-error thresholds are never more than one metric
+// unit, whatever the scale: a queue of 55 items read with an offset of 974 is scaled by ten,
+// and an error of 1 to 10 items was left for ever, where the same queue read without the offset
+// was held to its target.
 //
 // # Tunables and defaults (flag names; a scenario's "controller" object uses them too)
 //

@@ -549,6 +549,11 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 	}
 	best := choice{kind: -1}
 	band := cfg.Tolerance
+	// An error is persistent, and worth a probe or a single unit, from one of the controller's
+	// units, but never from more than one metric unit: a queue of 55 read with an offset of 974
+	// is scaled by ten, and an error of 1 to 10 was left for ever (a deadlock by FORMAT.md;
+	// read without the offset, the same plant was held to its target).
+	one := math.Min(1, 1/s.scale())
 	kinds, wrong := 0, 0 // kinds that exist; of those, kinds that face a gap they would widen
 	for k := Warmer; k <= Cooler; k++ {
 		if !cfg.has(k) {
@@ -598,7 +603,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 	if best.kind >= 0 && futile(cfg, s, f, best.kind, best.gain, pv, sp) {
 		best.kind, wrong = -1, kinds
 	}
-	*stuck = best.kind < 0 && wrong == kinds && math.Abs(sp-pv) > math.Max(1, band)
+	*stuck = best.kind < 0 && wrong == kinds && math.Abs(sp-pv) > math.Max(one, band)
 	if best.kind >= 0 {
 		d.Predicted, d.Aimed = best.aim-best.gap, best.aim
 		units := math.Floor(best.units + 0.5)
@@ -649,7 +654,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 		if care && math.Abs(best.gain) > 1.1*math.Abs(sp-pv) {
 			wait *= 2
 		}
-		if units < 1 && s.Idle >= wait && math.Abs(sp-pv) > math.Max(1, band) &&
+		if units < 1 && s.Idle >= wait && math.Abs(sp-pv) > math.Max(one, band) &&
 			math.Signbit(sp-pv) == math.Signbit(best.gap) {
 			units = 1
 		}
@@ -665,7 +670,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 	// for reprobeIdle times ProbeAfter ticks with nothing done, a kind believed not to help is
 	// probed again (one unit, then doubling as above): bounded cost, and a wrong belief is
 	// corrected by fresh evidence instead of lasting for ever (it is checkpointed).
-	if !s.Probe.Active && s.Idle >= int32(cfg.ProbeAfter) && math.Abs(sp-pv) > math.Max(1, band) {
+	if !s.Probe.Active && s.Idle >= int32(cfg.ProbeAfter) && math.Abs(sp-pv) > math.Max(one, band) {
 		for k := Warmer; k <= Cooler; k++ {
 			ks := &s.Kinds[k]
 			reprobe := int64(s.Idle) >= int64(reprobeIdle*cfg.ProbeAfter)<<min(ks.Reprobes, 8)

@@ -117,3 +117,37 @@ func inOtherUnits(r *Result, raw []byte, f float64) (*Result, error) {
 	out.judge()
 	return &out, nil
 }
+
+// The same queue read with and without an offset: 55 items read as 1029 are scaled by ten
+// (State.Scale), and the probe and persistent-error thresholds of one controller unit became
+// ten items: an error of 1.1 was left for ever (a deadlock by FORMAT.md) where the queue read
+// as 55 was held to its target. Neither may deadlock.
+func TestAMetricReadWithAnOffsetIsHeldAsClosely(t *testing.T) {
+	for _, offset := range []float64{0, 974} {
+		t.Run(fmt.Sprintf("offset %v", offset), func(t *testing.T) {
+			var steps [][2]float64
+			for _, st := range [][2]float64{{0, 53}, {74, 56}, {210, 55}, {270, 57}, {359, 55}, {538, 56}, {675, 57}} {
+				steps = append(steps, [2]float64{st[0], st[1] + offset})
+			}
+			sc := map[string]any{"ticks": 800,
+				"target": map[string]any{"type": "steps", "steps": steps},
+				"plant": map[string]any{"type": "queue", "initial": 10, "items_per_run": 0.3, "run_lifetime_ticks": 16,
+					"lag_ticks": 17, "metric_sign": 1, "metric_offset": offset},
+				"relay": map[string]any{"warmer": true, "cooler": true, "lookback": 300}}
+			raw, err := json.Marshal(sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := mustParse(t, string(raw))
+			rows, err := Run(s, Project)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := Compute(s, rows)
+			t.Logf("IAE %.0f, cost %d", f.IAE, f.Cost)
+			if f.Deadlock {
+				t.Errorf("deadlock from tick %d: metric %.1f, target %.1f", f.DeadlockAt, rows[f.DeadlockAt].PV, rows[f.DeadlockAt].SP)
+			}
+		})
+	}
+}
