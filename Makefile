@@ -56,13 +56,15 @@ bench-control: build
 # UNITS=F runs only the queue plants, read in units F times theirs (UNITS=1000: in thousands).
 # JITTER=J reads the metric with -J..J of jitter added and counts floods.
 # ARRIVALS=random runs only queues with arrivals, the items arriving at random (Poisson).
+# GEN=wider draws plants wider than the ones the controller was tuned on (loop/sim WiderScenario).
 WIDE ?= 200
 WIDE_FIRST ?= 2001
 UNITS ?=
 JITTER ?=
 ARRIVALS ?=
+GEN ?=
 bench-control-wide:
-	RELAY_SIM_WIDE=$(WIDE) RELAY_SIM_WIDE_FIRST=$(WIDE_FIRST) RELAY_SIM_WIDE_UNITS=$(UNITS) RELAY_SIM_WIDE_JITTER=$(JITTER) RELAY_SIM_WIDE_ARRIVALS=$(ARRIVALS) $(GO) test -count=1 -v -timeout 30m -run TestWideRandomBench ./loop/sim/
+	RELAY_SIM_WIDE=$(WIDE) RELAY_SIM_WIDE_FIRST=$(WIDE_FIRST) RELAY_SIM_WIDE_UNITS=$(UNITS) RELAY_SIM_WIDE_JITTER=$(JITTER) RELAY_SIM_WIDE_ARRIVALS=$(ARRIVALS) RELAY_SIM_WIDE_GEN=$(GEN) $(GO) test -count=1 -v -timeout 30m -run TestWideRandomBench ./loop/sim/
 
 bench-framework: build
 	RELAY_BENCH_FRAMEWORK=1 $(GO) test -count=1 -v -run TestBenchLaunchThroughput ./framework/

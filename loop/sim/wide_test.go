@@ -22,6 +22,8 @@ const wideFirstSeed = 2001
 // avoid (a plant that the only action can make worse: any probe costs more than the references'
 // 0 units; a post-starvation overshoot the reference also has) and the others, and the pass
 // rate. It fails when fewer than RELAY_SIM_WIDE_FLOOR percent (default 80) pass.
+// RELAY_SIM_WIDE_GEN=wider draws the scenarios from WiderScenario (plants drawn wider than the
+// ones the controller was tuned on) instead of RandomScenario.
 // RELAY_SIM_WIDE_UNITS=F runs only the queue plants, read in other units (metric and target
 // times F), each judged against the targets of its own units (IAE divided by F).
 // RELAY_SIM_WIDE_JITTER=J reads the metric with a uniform integer jitter of -J..J added (a
@@ -48,10 +50,14 @@ func TestWideRandomBench(t *testing.T) {
 	units, _ := strconv.ParseFloat(os.Getenv("RELAY_SIM_WIDE_UNITS"), 64)
 	jitter, _ := strconv.Atoi(os.Getenv("RELAY_SIM_WIDE_JITTER"))
 	arrivals := os.Getenv("RELAY_SIM_WIDE_ARRIVALS") == "random"
+	gen := RandomScenario
+	if os.Getenv("RELAY_SIM_WIDE_GEN") == "wider" {
+		gen = WiderScenario
+	}
 	passed, refToo, deadlocks, runs, floods := 0, 0, 0, 0, 0
 	logRatio, ratios := 0.0, 0
 	for seed := first; seed < first+uint64(n); seed++ {
-		raw := RandomScenario(seed)
+		raw := gen(seed)
 		s, err := Parse(raw)
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
