@@ -165,18 +165,21 @@
 // the probing of that kind. That holds for a probe that acted alone: one that told nothing while
 // the other kind had units in flight may have had its answer taken by them (coolers' items eaten
 // as they came by consumers at an empty queue), so it is repeated at its size, and ends nothing. A
-// probe that stood out, or after which the controller acts on what it
-// learned, ends the doubt, except one that seemed to push the metric away from the target while
-// the error grew and the drift itself carried the metric away from the target, far enough to
-// matter (over the probe's ticks at least a quarter of the probe's departure): a drift that was
-// growing (an arrival in its rising phase) looks just like that, so such a probe is doubled too,
-// until it reaches the bound. With the drift carrying the metric toward the target, the units did
-// it: settled. A probe that stood out, acting alone (the other kind had nothing in flight),
-// settles the kind as seen working (either way): it is not probed again as a kind never seen, only
-// by the re-probe against a deadlock. The noise it is judged against is learned outside probes
-// only: inside one, the model's error is the probe's own effect. A doubt is about the need it
-// arose under (the metric too high, or too low): the larger probe waits until that need is back,
-// rather than pushing the metric the other way.
+// probe that stood out, or after which the controller acts on what it learned, ends the doubt,
+// except one that seemed to push the metric away from the target while the error grew and the
+// drift itself carried the metric away from the target, far enough to matter (over the probe's
+// ticks at least a quarter of the probe's departure): a drift that was growing (an arrival in its
+// rising phase) looks just like that, so such a probe is doubled too, until it reaches the bound,
+// unless its departure doubled with its units (per unit within 0.6-1.6 of the last doubled
+// probe's, the same way, out of the noise and twice Tolerance, in a probe of 8 units or more): a
+// growing drift does not follow the probe's size, units do, so such a departure is the probe's
+// answer however small next to the drift. With the drift carrying the metric toward the target,
+// the units did it: settled. A probe that stood out, acting alone (the other kind had nothing in
+// flight), settles the kind as seen working (either way): it is not probed again as a kind never
+// seen, only by the re-probe against a deadlock. The noise it is judged against is learned outside
+// probes only: inside one, the model's error is the probe's own effect. A doubt is about the need
+// it arose under (the metric too high, or too low): the larger probe waits until that need is
+// back, rather than pushing the metric the other way.
 // So a wrong-sign prior costs a few units, and a kind that cannot help is not escalated for
 // ever. A kind learned to move the metric against its name got there through zero, and its
 // effect may be a small split of nothing: it is launched in at most max(|error| at one metric
@@ -237,9 +240,10 @@
 // State holds the metric's scale, the tick count, the last metric, the model (seven numbers
 // and their covariance), the walls, the metric's unexplained noise, the probe under way, and
 // per kind the last Ring ticks of launches and starts, the learned lag and life, the units seen
-// killed, the size of its next probe and the ledger counts of the previous tick, and when it
-// was last starved. The probe, noise, next-probe, end-prior and starvation fields were added
-// within version 1: an older checkpoint decodes with them zero (no probe under way, no doubt,
+// killed, the size of its next probe and its last doubled probe's departure, the ledger counts
+// of the previous tick, and when it was last starved. The probe, noise, next-probe, departure,
+// end-prior and starvation fields were added within version 1: an older checkpoint decodes with
+// them zero (no probe under way, no doubt, no departure to compare a probe with,
 // end effects taken as learned, no starvation care, a probe under way not taken as acting
 // alone), which is a valid state. So was the scale: a checkpoint holds metric units whatever
 // the scale (a binary from before it, during a rolling upgrade or a rollback, reads the model

@@ -155,3 +155,36 @@ func TestAProbeBesideTheOtherKindIsRepeatedNotDoubled(t *testing.T) {
 		})
 	}
 }
+
+// A probe that pushed the metric away while the error grew, with a drift that itself carries
+// the metric away, is doubled: a growing drift looks the same. But a growing drift does not
+// follow the probe's size: a departure that doubled with the units is theirs, and settles it.
+func TestADepartureThatGrowsWithTheProbeIsTheProbes(t *testing.T) {
+	tests := []struct {
+		name      string
+		prevDev   float64 // departure per unit of the last doubled probe (0: none)
+		endPV     float64
+		wantDoubt int32
+	}{
+		// Producers named coolers on a queue metric (-items) filling by 20 a tick: 256
+		// producers of 0.4 items moved it 102.4 further than the drift would have in 16 ticks
+		// (320), clearly but within what a growing arrival could do.
+		{"no earlier probe: doubled", 0, -1702.4, 512},
+		{"the last probe departed 0.4 a unit too: settled", -0.4, -1702.4, 0},
+		{"the last probe departed far less a unit: doubled", -0.1, -1702.4, 512},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			s := NewState()
+			s.Tick = 20
+			s.Kinds[Cooler].ProbeDev = tc.prevDev
+			s.Probe = Probe{Active: true, Kind: Cooler, Units: 256, Tick: 4, PV: -1280, Base: -20, Alone: true}
+			f := [2]flows{}
+			trackProbe(&cfg, &s, &f, tc.endPV, -44)
+			if got := s.Kinds[Cooler].Doubt; got != tc.wantDoubt {
+				t.Errorf("next probe %d coolers (Doubt), want %d", got, tc.wantDoubt)
+			}
+		})
+	}
+}

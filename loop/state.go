@@ -74,6 +74,9 @@ type KindState struct {
 	// an older checkpoint decodes it 0 (see decide's bound on the units a tick of a kind
 	// learned against its name).
 	Moved float64 `json:"moved,omitempty"`
+	// ProbeDev: the departure per unit of this kind's last probe that was doubled (0: none
+	// since its last clear answer). Added within version 1: an older checkpoint decodes it 0.
+	ProbeDev float64 `json:"probe_dev,omitempty"`
 }
 
 // Probe is a trial of one kind while nothing was believed to move the metric the right way: the
@@ -222,7 +225,8 @@ func MarshalState(s *State) ([]byte, error) {
 
 // inUnits returns a copy of s with every metric quantity multiplied by k: the model (each of its
 // numbers is a change of the metric, per tick or per unit), the recent drift, the extremes, the
-// last metric, the held and pressed movements, the probe's metrics and the starvation gap; the
+// last metric, the held and pressed movements, the probe's metrics (and each kind's last probe
+// departure) and the starvation gap; the
 // noise, a mean square, by k*k. The covariance is left: it is the model's, in units of the
 // regressors (unit counts), and only scaled by the noise where it is used.
 func (s *State) inUnits(k float64) State {
@@ -246,6 +250,9 @@ func (s *State) inUnits(k float64) State {
 	m.Probe.PV *= k
 	m.Probe.Base *= k
 	m.Probe.Dev *= k
+	for i := range m.Kinds {
+		m.Kinds[i].ProbeDev *= k
+	}
 	scaleSample(&m.Held, k)
 	for side := range m.Pressed {
 		for i := range m.Pressed[side] {
@@ -305,6 +312,9 @@ func UnmarshalState(b []byte) (State, error) {
 	for _, k := range s.Kinds {
 		if k.PrevPending < 0 || k.PrevRunning < 0 || k.Asked < 0 || k.Doubt < 0 {
 			return State{}, fmt.Errorf("%w: negative counts", ErrState)
+		}
+		if !finite(k.ProbeDev) {
+			return State{}, fmt.Errorf("%w: probe departure is not a number", ErrState)
 		}
 	}
 	return s, nil

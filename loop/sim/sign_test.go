@@ -422,3 +422,24 @@ func TestProbesBesideConsumersAtAnEmptyQueueAreTriedAgain(t *testing.T) {
 		t.Errorf("IAE %.0f, want <= 6000 (the original's 45842, the reference's 1132)", f.IAE)
 	}
 }
+
+// Producers (the only kind, named coolers) on a queue that its arrivals fill by 20.6 items a
+// tick, nothing draining it: no unit can help. Each probe clearly added its items, but with
+// the arrivals carrying the queue away from its target the probes were doubled as if a growing
+// arrival had hidden their answer: 1, 2, 4 ... 1000 producers, and again after every re-probe
+// (9502 in 550 ticks). A departure that doubles with the probe is the probe's.
+func TestProbesThatClearlyAddToAFillingQueueStayFew(t *testing.T) {
+	s := mustParse(t, `{"ticks":550,"target":{"type":"constant","value":-44},
+		"plant":{"type":"queue","initial":297,"arrival_per_tick":20.6,"items_per_run":0.4,"run_lifetime_ticks":15,"lag_ticks":15,"metric_sign":-1},
+		"supply":{"starved":[[281,293]]},
+		"relay":{"warmer":false,"cooler":true,"lookback":100}}`)
+	rows, err := Run(s, Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Compute(s, rows)
+	t.Logf("producers launched: %d, IAE %.0f", f.Cost, f.IAE)
+	if f.Cost > 2000 {
+		t.Errorf("%d producers launched, want <= 2000; each one took the queue further from its target", f.Cost)
+	}
+}
