@@ -171,13 +171,21 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
 	t.Helper()
+	if !eventually(within, cond) {
+		t.Fatalf("timed out after %v waiting for %s", within, what)
+	}
+}
+
+// eventually reports whether cond held within the given time, polling it.
+func eventually(within time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
+			return false
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	return true
 }
 
 func terms(t *testing.T, n *node) loop.Terms {
@@ -196,7 +204,10 @@ func TestTakeoverKeepsFrameworkTasksAndLearnedState(t *testing.T) {
 	a := c.start("a")
 	waitFor(t, "a to lead", 10*time.Second, a.leading)
 	b := c.start("b") // starts while a leads, before anything is stored
-	waitFor(t, "3 running tasks", 20*time.Second, func() bool { return c.running() == 3 })
+	if !eventually(20*time.Second, func() bool { return c.running() == 3 }) {
+		t.Fatalf("timed out after 20s waiting for 3 running tasks: %d running, %d launched",
+			c.running(), len(c.master.Snapshot().Launches))
+	}
 	time.Sleep(time.Second) // a few ticks at the target: the model has seen its units work
 	fwID, err := a.store.LoadFrameworkID(context.Background())
 	if err != nil || fwID == "" {
