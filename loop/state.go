@@ -225,10 +225,10 @@ func MarshalState(s *State) ([]byte, error) {
 
 // inUnits returns a copy of s with every metric quantity multiplied by k: the model (each of its
 // numbers is a change of the metric, per tick or per unit), the recent drift, the extremes, the
-// last metric, the held and pressed movements, the probe's metrics (and each kind's last probe
-// departure) and the starvation gap; the
-// noise, a mean square, by k*k. The covariance is left: it is the model's, in units of the
-// regressors (unit counts), and only scaled by the noise where it is used.
+// last metric, the held and pressed movements, the probe's metrics, each kind's last probe
+// departure and the starvation gap; the noise, a mean square, by k*k. The covariance is left:
+// it is the model's, in units of the regressors (unit counts), and only scaled by the noise
+// where it is used.
 func (s *State) inUnits(k float64) State {
 	m := *s
 	if k == 1 {

@@ -202,3 +202,25 @@ func unitOf(cfg *Config, theta [nParams]float64, s *State) float64 {
 	m.Theta, m.Scale = theta, 1
 	return TermsOf(cfg, &m).WarmerPerUnit
 }
+
+// A kind's last probe departure is a metric quantity: a checkpoint holds it in metric units,
+// and a controller at another scale (or one from before the scale) reads it right.
+func TestAProbesDepartureIsCheckpointedInMetricUnits(t *testing.T) {
+	s := NewState()
+	s.Scale = 10
+	s.Kinds[Cooler].ProbeDev = -0.04 // the controller's units: -0.4 items a producer
+	b, err := MarshalState(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := strings.Index(string(b), `"probe_dev":`); i < 0 || !strings.HasPrefix(string(b[i:]), `"probe_dev":-0.4`) {
+		t.Fatalf("the checkpoint does not hold probe_dev -0.4 (metric units): %.30s", b[max(i, 0):])
+	}
+	back, err := UnmarshalState(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := back.Kinds[Cooler].ProbeDev; math.Abs(got+0.04) > 1e-12 {
+		t.Fatalf("read back %v, want -0.04", got)
+	}
+}
