@@ -99,17 +99,13 @@ func RandomScenario(seed uint64) []byte {
 	}
 	lookback := []int{1000, 1000, 64, 100, 128, 200, 30}[r.IntN(7)]
 	sc["relay"] = map[string]any{"lookback": lookback, "ramp": 1, "warmer": warmer, "cooler": cooler}
-	b, err := json.MarshalIndent(sc, "", "  ")
-	if err != nil {
-		panic(fmt.Sprintf("random scenario: %v", err)) // only plain maps, numbers and slices
-	}
-	return append(b, '\n')
+	return scenarioJSON(sc)
 }
 
 // WiderScenario returns a random scenario file (JSON) drawn wider than RandomScenario, whose
 // scenarios the controller was tuned on: effects per unit from 0.1 to 30 items (log-uniform),
 // lifetimes up to 40 ticks, lags 1-30, fractional arrivals up to 30 items a tick, metric
-// offsets up to 1000 (so metrics that the controller reads scaled by ten), tasks of 2-200
+// offsets up to 1000 (so metrics that the controller reads scaled by ten), tasks of 2-201
 // ticks, up to two starved windows, supply caps of 1-60, lookbacks of 10-1000, the original's
 // ramp of 3 on a quarter, and a quarter each warmer-only and cooler-only. It checks that what
 // was tuned on one generator holds on plants it never drew. The same seed gives the same file.
@@ -210,6 +206,11 @@ func WiderScenario(seed uint64) []byte {
 	}
 	lookback := []int{10, 30, 100, 300, 1000}[r.IntN(5)]
 	sc["relay"] = map[string]any{"lookback": lookback, "ramp": []int{1, 1, 1, 3}[r.IntN(4)], "warmer": warmer, "cooler": cooler}
+	return scenarioJSON(sc)
+}
+
+// scenarioJSON encodes a generated scenario as a file would hold it.
+func scenarioJSON(sc map[string]any) []byte {
 	b, err := json.MarshalIndent(sc, "", "  ")
 	if err != nil {
 		panic(fmt.Sprintf("random scenario: %v", err)) // only plain maps, numbers and slices
