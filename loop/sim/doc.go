@@ -8,6 +8,6 @@
 //
 // The deadlock figure is FORMAT.md's (a run of 50 ticks more than 1 off the target with nothing
 // executed while supply was available), counting only ticks at which one unit of an action
-// that exists would have brought the metric at t+lag closer to the target (Row.CanHelp): read
-// literally, a plant that no action can help deadlocks every controller, the reference too.
+// that exists would have brought the metric at t+lag closer to the target at t+lag
+// (Row.CanHelp): read literally, a plant that no action can help deadlocks every controller, the reference too.
 package sim

@@ -8,18 +8,20 @@ import "math"
 // the first tick those units act (tick t+lag), fewest units on a tie.
 type reference struct {
 	spec           PlantSpec
+	target         *Target
 	warmer, cooler bool
 }
 
 const refMaxUnits = 1 << 20
 
 func newReference(s *Scenario) *reference {
-	return &reference{spec: s.Plant, warmer: s.Relay.Warmer, cooler: s.Relay.Cooler}
+	return &reference{spec: s.Plant, target: &s.Target, warmer: s.Relay.Warmer, cooler: s.Relay.Cooler}
 }
 
 // helps reports whether one unit of an action that exists, granted at t, would bring the
-// metric at t+lag closer to sp than no unit.
-func (r *reference) helps(t int, sp float64, p plant) bool {
+// metric at t+lag closer to the target at t+lag than no unit.
+func (r *reference) helps(t int, p plant) bool {
+	sp := r.target.At(t + r.spec.Lag)
 	e0 := math.Abs(sp - r.predict(p, t, 0, 0))
 	return (r.warmer && math.Abs(sp-r.predict(p, t, 1, 0)) < e0) || (r.cooler && math.Abs(sp-r.predict(p, t, 0, 1)) < e0)
 }

@@ -39,8 +39,9 @@ type Row struct {
 	WarmersGranted, CoolersGranted int
 	// Starved is true when the supply granted nothing at this tick.
 	Starved bool
-	// CanHelp: one unit of an action that exists would have moved the metric toward SP (as
-	// the plant really is); the deadlock figure only counts such ticks.
+	// CanHelp: one unit of an action that exists, granted now, would have moved the metric at
+	// t+lag toward SP at t+lag (as the plant really is); the deadlock figure only counts such
+	// ticks.
 	CanHelp bool
 }
 
@@ -99,7 +100,7 @@ func runSimple(s *Scenario, decide func(t int, sp, pv float64, p plant) (int, in
 	for t := 0; t < s.Ticks; t++ {
 		pv := p.step(t)
 		sp := s.Target.At(t)
-		help := judge.helps(t, sp, p)
+		help := judge.helps(t, p)
 		w, c := decide(t, sp, pv, p)
 		gw, gc := s.Supply.grant(t, w, c)
 		p.schedule(t, gw, gc)
@@ -187,7 +188,7 @@ func runProjectObserved(s *Scenario, obs loop.Observer) ([]Row, *loop.Controller
 		clock.now = epoch.Add(time.Duration(t) * time.Second)
 		pv = p.step(t)
 		sp = s.Target.At(t)
-		help := judge.helps(t, sp, p)
+		help := judge.helps(t, p)
 		act.t = t
 		act.reqW, act.reqC, act.gotW, act.gotC = 0, 0, 0, 0
 		r.Tick(ctx)

@@ -352,6 +352,32 @@ func TestFigures(t *testing.T) {
 	}
 }
 
+// The deadlock figure counts a tick only if one unit would have helped, judged against the
+// target when the unit acts (t+lag), not when it was asked for: a falling target that a warmer
+// would have passed by then is not a tick a warmer-only controller could have helped.
+func TestDeadlockJudgeUsesTheTargetWhenTheUnitActs(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps string
+		helps bool
+	}{
+		{"target falls to the count within the lag", `[[0,3],[10,0]]`, false},
+		{"target rises above the count within the lag", `[[0,0],[10,3]]`, true},
+		{"target stays above the count", `[[0,3]]`, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustParse(t, `{"ticks":50,"target":{"type":"steps","steps":`+tc.steps+`},
+				"plant":{"type":"tasks","task_duration_ticks":10,"lag_ticks":10},"relay":{"warmer":true,"cooler":false}}`)
+			p := newPlant(&s.Plant)
+			p.step(0)
+			if got := newReference(s).helps(0, p); got != tc.helps {
+				t.Fatalf("one warmer at tick 0 helps: %v, want %v", got, tc.helps)
+			}
+		})
+	}
+}
+
 func TestCSV(t *testing.T) {
 	for _, col := range []string{"tick", "SP", "PV", "requested", "executed", "plant_state"} {
 		if !strings.Contains(","+CSVHeader+",", ","+col+",") {
