@@ -87,10 +87,14 @@
 //     with ends of it has been learned from: the first ends teach the life at once but their
 //     effect only a tick later, and in that tick the prior's end effect (a task count falls by
 //     one) had every consumer in flight put an item back as it ended. Until a kind's first
-//     ends are seen its units are predicted to run for ever; the other kind is judged by a
-//     prediction without their per-tick (run) effect, so it is not launched against an
-//     extrapolation (coolers adding items to a queue that consumers of unknown life were
-//     predicted to drain for ever: 725 in one tick, the queue rose to 936 for a target of 23).
+//     ends are seen its pending units are predicted to run for ever, and its running ones to
+//     act for another Coincidence ticks or as long again as they have run, whichever is longer
+//     (predicted for ever, one consumer draining 9 items a tick was believed to bring a queue
+//     of 600 to its target alone, and nothing more was launched until it ended); the other
+//     kind is judged by a prediction without their per-tick (run) effect, so it is not
+//     launched against an extrapolation (coolers adding items to a queue that consumers of
+//     unknown life were predicted to drain for ever: 725 in one tick, the queue rose to 936
+//     for a target of 23).
 //     For each kind that exists, it takes the predicted gap to the target at that kind's coincidence point (the
 //     first tick a unit launched now would act, plus Coincidence-1 ticks of its life) and
 //     divides it by what one unit does by then (for a unit whose effect comes when it ends,
@@ -197,7 +201,10 @@
 // The first moves of a kind not yet seen working are scaled by Caution, since the prior is a
 // guess, and sized as if a unit moved the metric by at least one metric unit: until a few of
 // its units have acted, a tiny learned effect is an unresolved split of start, run and end
-// effects, not a measurement.
+// effects, not a measurement. Scaled, they are rounded up to at least one unit when they move
+// the metric toward the target from where it is now; against an overshoot predicted from units
+// in flight they are never more than the units without Caution (rounded up, a fifth of a unit
+// of predicted overshoot asked for a warmer, then a cooler, in turn for ten ticks).
 //
 // # The metric's scale
 //

@@ -611,8 +611,19 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 		if care && afterStarving(s, &resp[best.kind], best.gap, best.gain, pv, sp) {
 			units = math.Floor(best.units)
 		}
+		// A kind not yet confirmed is asked for Caution of the units, at least one, to move the
+		// metric toward the target from where it is now. Against a predicted overshoot (the
+		// gap on the far side of the target, made by units in flight) it is asked for no more
+		// than the units without caution: rounded up from any fraction, a gap of 0.2 of a unit
+		// asked for a whole one of each kind in turn, a warmer and then a cooler each tick for
+		// ten ticks while neither had acted, and the ends of the one were taken for kills by
+		// the other (a deadlock of 380 ticks followed).
 		if s.Kinds[best.kind].Seen < confirmUnits && cfg.Caution < 1 {
-			units = math.Ceil(best.units * cfg.Caution)
+			cautious := math.Ceil(best.units * cfg.Caution)
+			if math.Signbit(sp-pv) != math.Signbit(best.gap) {
+				cautious = math.Min(cautious, units)
+			}
+			units = cautious
 		}
 		// A kind learned to move the metric against its name (a warmer that lowers it) got
 		// there through zero: its effect may be a small split of nothing (consumers of an
@@ -993,6 +1004,16 @@ func predictFree(cfg *Config, s *State, f *[2]flows, resp *[2]response, pv, sp f
 	}
 	t := s.Tick
 	var starts, ends [2][Ring]float64
+	// A unit of a kind whose life is unknown (none has ended yet) would be predicted to act for
+	// ever. Once it runs, its run effect is predicted for another Coincidence ticks (what a
+	// new unit is judged by, see kindResponse), or as long again as it has run if that is
+	// longer: predicted for ever, one consumer draining 9 items a tick was believed to bring
+	// a queue of 600 to its target on its own, and nothing more was launched until it ended 34
+	// ticks later, having drained 313 (a deadlock by FORMAT.md). Units still pending are
+	// predicted for ever: cut short before any has been seen acting, they drew floods of
+	// consumers on queues read with jitter. stops[k][j] counts the units that stop acting at j
+	// before their predicted end (and are taken back at that end).
+	var stops [2][Ring]float64
 	var killed [Ring]float64 // warmers removed by kills, whose ends were taken out of ends
 	for k := Warmer; k <= Cooler; k++ {
 		ks := &s.Kinds[k]
@@ -1024,10 +1045,13 @@ func predictFree(cfg *Config, s *State, f *[2]flows, resp *[2]response, pv, sp f
 				continue
 			}
 			left -= c
-			addAt(&ends[k], max(r.life-int(t-ts), 1), float64(c))
+			end := max(r.life-int(t-ts), 1)
+			addAt(&ends[k], end, float64(c))
+			stopEarly(&stops[k], r.life, max(int(t-ts), cfg.Coincidence), end, float64(c))
 		}
 		if left > 0 { // age unknown: assume half a life left
 			addAt(&ends[k], max(r.life/2, 1), float64(left))
+			stopEarly(&stops[k], r.life, cfg.Coincidence, max(r.life/2, 1), float64(left))
 		}
 	}
 	if coolersKill(cfg, s) && resp[Warmer].life < Ring {
@@ -1035,13 +1059,14 @@ func predictFree(cfg *Config, s *State, f *[2]flows, resp *[2]response, pv, sp f
 	}
 	for k := Warmer; k <= Cooler; k++ {
 		r := &resp[k]
-		running := float64(f[k].running)
+		running, stopped := float64(f[k].running), 0.0
 		for j := 1; j <= horizon; j++ {
 			running += starts[k][j] - ends[k][j]
 			if k == Warmer {
 				running -= killed[j]
 			}
-			delta[j] += r.run*running + r.start*starts[k][j] + r.end*ends[k][j]
+			stopped += stops[k][j]
+			delta[j] += r.run*(running-stopped) + r.start*starts[k][j] + r.end*ends[k][j]
 		}
 	}
 	// A wall the metric has been seen pressed against (an empty queue) clips the prediction,
@@ -1079,6 +1104,16 @@ func takeKilled(kills, ends, killed *[Ring]float64, life, horizon int) {
 			n -= c
 		}
 	}
+}
+
+// stopEarly counts n units of a kind of the given life as stopping to act at tick stop and
+// taken back at their predicted end, if the life is unknown (Ring) and stop comes first.
+func stopEarly(stops *[Ring]float64, life, stop, end int, n float64) {
+	if life < Ring || stop >= end {
+		return
+	}
+	addAt(stops, stop, n)
+	addAt(stops, end, -n)
 }
 
 func addAt(a *[Ring]float64, j int, v float64) {

@@ -443,3 +443,40 @@ func TestProbesThatClearlyAddToAFillingQueueStayFew(t *testing.T) {
 		t.Errorf("%d producers launched, want <= 2000; each one took the queue further from its target", f.Cost)
 	}
 }
+
+// Two generated plants (wider seeds 10 and 40) whose first units were of unknown sign, life and
+// lag. On the first, warmers and coolers were asked for one of each in turn to correct a fifth
+// of a unit predicted from the other kind's units in flight; the ends of the one were taken for
+// kills by the other and nothing was launched for 380 ticks. On the second, one consumer probe
+// draining 9.2 items a tick was predicted to drain for ever and bring a queue of 619 to its
+// target on its own; nothing more was launched until it ended. Neither may deadlock.
+func TestFirstUnitsOfUnknownKindsDoNotDeadlock(t *testing.T) {
+	tests := []struct {
+		name     string
+		scenario string
+	}{
+		{"warmers and coolers of unknown sign, lag 15", `{"ticks":750,
+			"target":{"type":"steps","steps":[[0,551],[37,682],[88,661],[245,617],[372,642],[507,623],[632,668]]},
+			"plant":{"type":"queue","initial":69,"items_per_run":1.1,"run_lifetime_ticks":1,"lag_ticks":15,"metric_sign":-1,"metric_offset":758},
+			"supply":{"max_units_per_tick":49,"starved":[[579,652]]},
+			"relay":{"warmer":true,"cooler":true,"lookback":100}}`},
+		{"one consumer of unknown life, lag 30", `{"ticks":200,"target":{"type":"constant","value":63},
+			"plant":{"type":"queue","initial":352,"items_per_run":9.2,"run_lifetime_ticks":34,"lag_ticks":30,"metric_sign":1},
+			"supply":{"max_units_per_tick":35,"starved":[[16,79],[178,196]]},
+			"relay":{"warmer":true,"cooler":true,"lookback":300,"ramp":3}}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustParse(t, tc.scenario)
+			rows, err := Run(s, Project)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := Compute(s, rows)
+			t.Logf("IAE %.0f, cost %d", f.IAE, f.Cost)
+			if f.Deadlock {
+				t.Errorf("deadlock from tick %d", f.DeadlockAt)
+			}
+		})
+	}
+}
