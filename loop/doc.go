@@ -166,7 +166,10 @@
 // metric, one unit that moves it by half a unit has answered) and the kind is still not believed
 // to help, the next probe of that kind is twice as large, up to the units that would close the
 // error at one metric unit each and the bounds; a probe of that size that still tells nothing ends
-// the probing of that kind. That holds for a probe that acted alone: one that told nothing while
+// the probing of that kind. A probe is judged by the units the cluster granted, and one granted
+// in part is as large as the cluster allows: if it told nothing, it too ends the probing (asked
+// for again and again past the grant, probes of a useless kind kept the other kind's re-probe
+// from ever coming). That holds for a probe that acted alone: one that told nothing while
 // the other kind had units in flight may have had its answer taken by them (coolers' items eaten
 // as they came by consumers at an empty queue), so it is repeated at its size, and ends nothing. A
 // probe that stood out, or after which the controller acts on what it learned, ends the doubt,

@@ -188,3 +188,48 @@ func TestADepartureThatGrowsWithTheProbeIsTheProbes(t *testing.T) {
 		})
 	}
 }
+
+// A probe is judged by the units the cluster granted. One asked for 8 units and granted 2 that
+// told nothing is as large as the cluster allows: the probing of its kind ends (the re-probe
+// for a deadlock tries it again later), where one granted in full is doubled. Doubled past
+// the grant, cooler probes on a supply of one unit a tick asked for 1000 each for 800 ticks,
+// and the other kind's re-probe never came.
+func TestAProbeTheClusterGrantedInPartIsNotDoubled(t *testing.T) {
+	tests := []struct {
+		name      string
+		granted   int32
+		wantUnits int32 // the probe's units as judged
+		wantDoubt int32 // the next probe's size (0: probing ended)
+	}{
+		{"granted in full: the next probe is twice as large", 8, 8, 16},
+		{"granted 2 of 8: probing ends", 2, 2, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			s := NewState()
+			s.Noise = 0.1
+			// Consumers probed on a queue 100 above its target 0 (the metric is its length),
+			// steady: the metric has not moved.
+			s.Tick = 11
+			s.Probe = Probe{Active: true, Kind: Warmer, Units: 8, Tick: 10, PV: 100, Alone: true}
+			f := [2]flows{Warmer: {granted: tc.granted, pending: tc.granted}}
+			trackProbe(&cfg, &s, &f, 100, 0)
+			if s.Probe.Units != tc.wantUnits {
+				t.Fatalf("probe judged as %d units, want %d", s.Probe.Units, tc.wantUnits)
+			}
+			s.Tick = 20
+			f = [2]flows{} // its units have all ended
+			trackProbe(&cfg, &s, &f, 100, 0)
+			if s.Probe.Active {
+				t.Fatal("probe still active after its units ended")
+			}
+			if got := s.Kinds[Warmer].Doubt; got != tc.wantDoubt {
+				t.Errorf("next probe %d units (Doubt), want %d", got, tc.wantDoubt)
+			}
+			if tc.wantDoubt == 0 && s.Kinds[Warmer].Seen < confirmUnits {
+				t.Errorf("probing ended but the kind is not settled (Seen %v)", s.Kinds[Warmer].Seen)
+			}
+		})
+	}
+}

@@ -101,6 +101,9 @@ type Probe struct {
 	// starved window) gives that wait back, so it is asked again at once, not a whole re-probe
 	// interval later. Added within version 1: an older checkpoint decodes it 0.
 	Idle int32 `json:"idle,omitempty"`
+	// Capped: the cluster granted fewer units than the probe asked for (Units is what it
+	// granted). Added within version 1: an older checkpoint decodes it false.
+	Capped bool `json:"capped,omitempty"`
 }
 
 // State is everything the controller remembers between ticks: a fixed-size value (no slices,

@@ -834,6 +834,11 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 		p.Dev, p.At = dev, int32(n)
 	}
 	k := f[p.Kind]
+	// A probe is judged by the units the cluster granted (counted the tick after the ask), not
+	// by those asked for; one the cluster granted in part is as large as the cluster allows.
+	if n == 1 && k.granted > 0 && k.granted < p.Units {
+		p.Units, p.Capped = k.granted, true
+	}
 	relaunched := n > 1 && k.granted > 0
 	if k.pending+k.running > 0 && !relaunched && n < Ring/2 {
 		return
@@ -912,7 +917,13 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 		ks.DoubtDir = dirOf(sp - p.PV)
 		return
 	}
-	if p.Units >= limit {
+	// A probe as large as the bounds allow, or as the cluster granted, that told nothing ends
+	// the probing of its kind until the re-probe for a deadlock is due. Doubled past what the
+	// cluster grants, cooler probes on a supply of one unit a tick asked for 1000 each (and
+	// got one) for 800 ticks, and the wait that re-probes the other kind never came: warmers,
+	// taken to lower the metric by a first unit that met the queue's arrival, were not tried
+	// again while the queue rose by 24 items a tick.
+	if p.Units >= limit || p.Capped {
 		ks.Doubt = 0
 		ks.Seen = math.Max(ks.Seen, confirmUnits)
 		ks.Reprobes = min(ks.Reprobes+1, 30)
