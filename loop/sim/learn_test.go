@@ -55,11 +55,7 @@ func TestKillsInFlightAreNotCountedTwice(t *testing.T) {
 	s := mustParse(t, `{"ticks":300,"target":{"type":"sine","mean":39,"amp":30,"period":383},
 		"plant":{"type":"tasks","initial":12,"task_duration_ticks":5,"lag_ticks":16},
 		"supply":{"starved":[[149,195]]},"relay":{"warmer":true,"cooler":true}}`)
-	rows, err := Run(s, Project)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := Compute(s, rows)
+	rows, f := runMine(t, s)
 	for _, w := range f.PostStarve {
 		if !w.OK() {
 			t.Errorf("after [%d,%d): overshoot %.1f past the tracking band %.1f, error left %.1f", w.Start, w.End, w.Overshoot, w.Band, w.ErrorLeft)

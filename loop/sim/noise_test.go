@@ -42,11 +42,7 @@ func TestJitterAtAnEmptyQueueIsTheWall(t *testing.T) {
 			s := mustParse(t, tc.scenario)
 			rng := rand.New(rand.NewPCG(tc.seed, 7))
 			s.Plant.noiseAt = func(int) float64 { return float64(rng.IntN(3) - 1) }
-			rows, err := Run(s, Project)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f := Compute(s, rows)
+			rows, f := runMine(t, s)
 			most := 0
 			for _, r := range rows {
 				most = max(most, r.WarmersGranted, r.CoolersGranted)

@@ -139,11 +139,7 @@ func TestAMetricReadWithAnOffsetIsHeldAsClosely(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := mustParse(t, string(raw))
-			rows, err := Run(s, Project)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f := Compute(s, rows)
+			rows, f := runMine(t, s)
 			t.Logf("IAE %.0f, cost %d", f.IAE, f.Cost)
 			if f.Deadlock {
 				t.Errorf("deadlock from tick %d: metric %.1f, target %.1f", f.DeadlockAt, rows[f.DeadlockAt].PV, rows[f.DeadlockAt].SP)

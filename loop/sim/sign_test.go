@@ -36,11 +36,7 @@ func TestWarmerThatLowersTheMetricDrainsTheQueue(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mustParse(t, tc.js)
 			s.Plant.arrivalAt = tc.arrival
-			rows, err := Run(s, Project)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f := Compute(s, rows)
+			rows, f := runMine(t, s)
 			worst, at := 0.0, 0
 			for _, r := range rows[tc.settle:] {
 				if e := math.Abs(r.PV - r.SP); e > worst {
@@ -108,11 +104,7 @@ func TestWrongSignCostsLittle(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mustParse(t, tc.js)
-			rows, err := Run(s, Project)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f := Compute(s, rows)
+			rows, f := runMine(t, s)
 			late := 0
 			for _, r := range rows[200:] {
 				late += r.WarmersGranted
@@ -146,11 +138,7 @@ func TestLiveDemoWarmerConsumer(t *testing.T) {
 				s.Plant.arrivalAt = arrival
 				rng := rand.New(rand.NewPCG(seed, 7))
 				s.Plant.noiseAt = func(int) float64 { return float64(rng.IntN(3) - 1) }
-				rows, err := Run(s, Project)
-				if err != nil {
-					t.Fatal(err)
-				}
-				f := Compute(s, rows)
+				rows, f := runMine(t, s)
 				var launches []string
 				for _, r := range rows {
 					if r.WarmersGranted > 0 && len(launches) < 8 {
@@ -259,11 +247,7 @@ func TestCoarseConsumerNotLaunchedBelowTarget(t *testing.T) {
 	s := mustParse(t, `{"ticks":400,"target":{"type":"constant","value":20},
 		"plant":{"type":"queue","initial":20,"arrival_per_tick":1,"items_per_run":5,"run_lifetime_ticks":6,"lag_ticks":2,"metric_sign":1},
 		"relay":{"cooler":false}}`)
-	rows, err := Run(s, Project)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := Compute(s, rows)
+	rows, f := runMine(t, s)
 	ref, err := Run(s, Reference)
 	if err != nil {
 		t.Fatal(err)
@@ -294,11 +278,7 @@ func TestAKindSeenOnlyAgainstAWallIsStillProbed(t *testing.T) {
 	s := mustParse(t, `{"ticks":450,"target":{"type":"sine","mean":40.5,"amp":11.5,"period":113},
 		"plant":{"type":"queue","initial":8,"arrival_per_tick":0,"items_per_run":3,"run_lifetime_ticks":11,"lag_ticks":20,"metric_sign":1},
 		"supply":{"max_units_per_tick":30},"relay":{"warmer":true,"cooler":true}}`)
-	rows, err := Run(s, Project)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := Compute(s, rows)
+	rows, f := runMine(t, s)
 	if f.Deadlock {
 		t.Errorf("deadlock from tick %d (queue %.0f, target %.0f)", f.DeadlockAt, rows[f.DeadlockAt].State, rows[f.DeadlockAt].SP)
 	}
@@ -317,11 +297,7 @@ func TestProbesOfAKindThatOnlyPushesAwayStayFew(t *testing.T) {
 	s := mustParse(t, `{"ticks":500,"target":{"type":"square","low":-20,"high":-17,"period":204},
 		"plant":{"type":"queue","initial":49,"arrival_per_tick":0,"items_per_run":5,"run_lifetime_ticks":5,"lag_ticks":3,"metric_sign":-1},
 		"relay":{"warmer":false,"cooler":true}}`)
-	rows, err := Run(s, Project)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := Compute(s, rows)
+	_, f := runMine(t, s)
 	if f.Cost > 10 {
 		t.Errorf("%d coolers launched; each one pushed the queue further from its target", f.Cost)
 	}
@@ -337,11 +313,7 @@ func TestAProbeThatHoldsARisingMetricFlatIsNoWall(t *testing.T) {
 	s := mustParse(t, `{"ticks":550,"target":{"type":"constant","value":82},
 		"plant":{"type":"queue","initial":86,"arrival_per_tick":3,"items_per_run":3,"run_lifetime_ticks":7,"lag_ticks":14,"metric_sign":1},
 		"supply":{"max_units_per_tick":31},"relay":{"warmer":true,"cooler":false}}`)
-	rows, err := Run(s, Project)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := Compute(s, rows)
+	rows, f := runMine(t, s)
 	last := rows[len(rows)-1]
 	t.Logf("IAE %.0f, cost %d, queue at the end %.0f", f.IAE, f.Cost, last.PV)
 	if f.IAE > 10000 {
@@ -409,11 +381,7 @@ func TestProbesBesideConsumersAtAnEmptyQueueAreTriedAgain(t *testing.T) {
 	s := mustParse(t, `{"ticks":450,"target":{"type":"constant","value":102},
 		"plant":{"type":"queue","initial":29,"items_per_run":9.4,"run_lifetime_ticks":39,"lag_ticks":2,"metric_sign":1},
 		"relay":{"warmer":true,"cooler":true,"lookback":30}}`)
-	rows, err := Run(s, Project)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := Compute(s, rows)
+	_, f := runMine(t, s)
 	t.Logf("IAE %.0f, cost %d, deadlock %v at %d", f.IAE, f.Cost, f.Deadlock, f.DeadlockAt)
 	if f.Deadlock {
 		t.Errorf("deadlock from tick %d", f.DeadlockAt)
@@ -433,11 +401,7 @@ func TestProbesThatClearlyAddToAFillingQueueStayFew(t *testing.T) {
 		"plant":{"type":"queue","initial":297,"arrival_per_tick":20.6,"items_per_run":0.4,"run_lifetime_ticks":15,"lag_ticks":15,"metric_sign":-1},
 		"supply":{"starved":[[281,293]]},
 		"relay":{"warmer":false,"cooler":true,"lookback":100}}`)
-	rows, err := Run(s, Project)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := Compute(s, rows)
+	_, f := runMine(t, s)
 	t.Logf("producers launched: %d, IAE %.0f", f.Cost, f.IAE)
 	if f.Cost > 2000 {
 		t.Errorf("%d producers launched, want <= 2000; each one took the queue further from its target", f.Cost)
@@ -468,11 +432,7 @@ func TestFirstUnitsOfUnknownKindsDoNotDeadlock(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mustParse(t, tc.scenario)
-			rows, err := Run(s, Project)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f := Compute(s, rows)
+			_, f := runMine(t, s)
 			t.Logf("IAE %.0f, cost %d", f.IAE, f.Cost)
 			if f.Deadlock {
 				t.Errorf("deadlock from tick %d", f.DeadlockAt)

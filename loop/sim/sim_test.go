@@ -480,3 +480,13 @@ func TestDivergingOriginalKeepsAHugeCost(t *testing.T) {
 		t.Errorf("addSat wrapped: %d", got)
 	}
 }
+
+// runMine runs s under the project's controller and returns its rows and figures.
+func runMine(t *testing.T, s *Scenario) ([]Row, Figures) {
+	t.Helper()
+	rows, err := Run(s, Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows, Compute(s, rows)
+}
