@@ -46,6 +46,7 @@ func TestRulesAreValidAndComplete(t *testing.T) {
 		"RelayMesosNoLeader", "RelayMesosLeaderCountNotOne", "RelayMesosLeadershipFlapping",
 		"RelayMesosCheckpointFailing", "RelayMesosStarved", "RelayMesosErrorOutsideBand",
 		"RelayMesosSourceMisses", "RelayMesosZooKeeperSessionLost", "RelayMesosMesosDisconnected",
+		"RelayMesosLaunchBackoff",
 	} {
 		if !alerts[want] {
 			t.Errorf("alert %s missing", want)

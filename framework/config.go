@@ -38,6 +38,11 @@ type Config struct {
 	Docker         *Docker
 	// MaxFailures: stop launching after this many failed tasks in a row (0 = never).
 	MaxFailures int
+	// LaunchBackoff delays the next launch of a kind after one of its tasks failed (TASK_FAILED
+	// or TASK_ERROR for a reason of its own, not of its agent), doubling with each failure in
+	// a row up to LaunchBackoffMax (defaults 1 s and 60 s); a task of the kind that finishes
+	// clears it. Offers are declined meanwhile and the demand is reported ungranted.
+	LaunchBackoff, LaunchBackoffMax time.Duration
 	// KillGrace, if > 0, is the tasks' kill policy: time between SIGTERM and SIGKILL.
 	KillGrace time.Duration
 
@@ -110,6 +115,8 @@ func (c Config) WithDefaults() Config {
 	def(&c.CallTimeout, 20*time.Second)
 	def(&c.MinBackoff, 250*time.Millisecond)
 	def(&c.MaxBackoff, 15*time.Second)
+	def(&c.LaunchBackoff, time.Second)
+	def(&c.LaunchBackoffMax, 60*time.Second)
 	if c.HeartbeatMisses <= 0 {
 		c.HeartbeatMisses = 5
 	}
@@ -134,6 +141,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: --cooler kill needs a warmer to kill", ErrConfig)
 	case c.Task.CPUs < 0 || c.Task.Mem < 0 || c.Task.Disk < 0 || c.Task.CPUs+c.Task.Mem+c.Task.Disk == 0:
 		return fmt.Errorf("%w: task resources must be >= 0 and not all zero", ErrConfig)
+	case c.LaunchBackoffMax < c.LaunchBackoff:
+		return fmt.Errorf("%w: launch backoff max %s is below the launch backoff %s", ErrConfig, c.LaunchBackoffMax, c.LaunchBackoff)
 	}
 	return nil
 }

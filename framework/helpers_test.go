@@ -109,14 +109,17 @@ func (r *fakeRecorder) get(k string) int {
 	return r.n[k]
 }
 
-func (r *fakeRecorder) OffersReceived(n int)          { r.add("offers_received", n) }
-func (r *fakeRecorder) OffersDeclined(n int)          { r.add("offers_declined", n) }
-func (r *fakeRecorder) OffersUsed(n int)              { r.add("offers_used", n) }
-func (r *fakeRecorder) OfferRescinded()               { r.add("offer_rescinded", 1) }
-func (r *fakeRecorder) OfferToAccept(float64)         { r.add("offer_to_accept", 1) }
-func (r *fakeRecorder) TaskLaunched(kind string)      { r.add("launched:"+kind, 1) }
-func (r *fakeRecorder) TaskEnded(kind, state string)  { r.add("ended:"+kind+":"+state, 1) }
-func (r *fakeRecorder) TaskKillSent(kind string)      { r.add("kill_sent:"+kind, 1) }
+func (r *fakeRecorder) OffersReceived(n int)         { r.add("offers_received", n) }
+func (r *fakeRecorder) OffersDeclined(n int)         { r.add("offers_declined", n) }
+func (r *fakeRecorder) OffersUsed(n int)             { r.add("offers_used", n) }
+func (r *fakeRecorder) OfferRescinded()              { r.add("offer_rescinded", 1) }
+func (r *fakeRecorder) OfferToAccept(float64)        { r.add("offer_to_accept", 1) }
+func (r *fakeRecorder) TaskLaunched(kind string)     { r.add("launched:"+kind, 1) }
+func (r *fakeRecorder) TaskEnded(kind, state string) { r.add("ended:"+kind+":"+state, 1) }
+func (r *fakeRecorder) TaskKillSent(kind string)     { r.add("kill_sent:"+kind, 1) }
+func (r *fakeRecorder) LaunchBackoff(kind string, seconds float64) {
+	r.add("backoff_ms:"+kind, int(seconds*1000)-r.get("backoff_ms:"+kind))
+}
 func (r *fakeRecorder) MesosEvent(eventType string)   { r.add("event:"+eventType, 1) }
 func (r *fakeRecorder) MesosProblem(class string)     { r.add("problem:"+class, 1) }
 func (r *fakeRecorder) Subscribed(string)             { r.add("subscribed", 1) }

@@ -123,6 +123,19 @@ func (l *Ledger) Counts(coolerKill bool) loop.Ledger {
 	return out
 }
 
+// runningSince reports whether a live task of kind k has been running since cutoff or before
+// (its last update, RUNNING, came then).
+func (l *Ledger) runningSince(k loop.Kind, cutoff time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, t := range l.tasks {
+		if t.Kind == k && t.State == StateRunning && t.Updated <= cutoff.UnixMilli() {
+			return true
+		}
+	}
+	return false
+}
+
 // Tasks returns a copy of the live records.
 func (l *Ledger) Tasks() []TaskRecord {
 	return l.Snapshot().Tasks

@@ -63,6 +63,7 @@ type Recorder interface {
 	TaskLaunched(kind string)
 	TaskEnded(kind, state string)
 	TaskKillSent(kind string)
+	LaunchBackoff(kind string, seconds float64)
 	MesosEvent(eventType string)
 	MesosProblem(class string)
 	Subscribed(frameworkID string)
@@ -78,10 +79,19 @@ type Status struct {
 	Ready       bool   `json:"ready"`
 	Suppressed  bool   `json:"suppressed"`
 	// Halted is why launching stopped (max failures), empty while launching.
-	Halted  string      `json:"halted,omitempty"`
-	Demand  [2]int      `json:"demand"`
-	Ledger  loop.Ledger `json:"ledger"`
-	LastErr string      `json:"last_error,omitempty"`
+	Halted string `json:"halted,omitempty"`
+	// Backoff: kinds whose last tasks failed. No task of the kind is launched before Until;
+	// after it, one at a time, each Delay apart, until one of them works.
+	Backoff map[string]Backoff `json:"backoff,omitempty"`
+	Demand  [2]int             `json:"demand"`
+	Ledger  loop.Ledger        `json:"ledger"`
+	LastErr string             `json:"last_error,omitempty"`
+}
+
+// Backoff is one kind's launch delay after failed tasks.
+type Backoff struct {
+	Until time.Time `json:"until"` // no launch of the kind before
+	Delay string    `json:"delay"` // the delay now; the next failure doubles it (up to the max)
 }
 
 // Scheduler is the Mesos v1 scheduler of one leadership term. It implements loop.Actuator.
@@ -114,17 +124,21 @@ type Scheduler struct {
 	// filterSeq counts the calls that install refuse filters, when sent and when answered: a
 	// REVIVE clears filtered only if none was sent or answered meanwhile, since the master
 	// may have taken that call after the REVIVE (they go on different connections).
-	filterSeq   uint64
-	idleSince   time.Time
-	halted      string
-	subscribed  bool
-	master      string
-	leaderHint  string
-	lastErr     string
-	reconciling map[string]string // tasks awaiting an answer to the current reconciliation
-	reconStart  time.Time
-	lastStale   time.Time
-	lastImplied time.Time
+	filterSeq uint64
+	idleSince time.Time
+	halted    string
+	// backoff: per kind (warmer, cooler), the delay after the last failed task (0: none) and
+	// the time before which no task of the kind is launched.
+	backoffDelay [2]time.Duration
+	backoffUntil [2]time.Time
+	subscribed   bool
+	master       string
+	leaderHint   string
+	lastErr      string
+	reconciling  map[string]string // tasks awaiting an answer to the current reconciliation
+	reconStart   time.Time
+	lastStale    time.Time
+	lastImplied  time.Time
 }
 
 // New returns a scheduler that subscribes with frameworkID ("" registers a new framework)
@@ -199,6 +213,14 @@ func (s *Scheduler) Status() Status {
 	defer s.mu.Unlock()
 	st := Status{Master: s.master, FrameworkID: s.fwID, Subscribed: s.subscribed, Suppressed: s.suppressed,
 		Halted: s.halted, Demand: s.demand, LastErr: s.lastErr, Ledger: s.ledger.Counts(s.cfg.CoolerKill)}
+	for k, d := range s.backoffDelay {
+		if d > 0 {
+			if st.Backoff == nil {
+				st.Backoff = map[string]Backoff{}
+			}
+			st.Backoff[loop.Kind(k).String()] = Backoff{Until: s.backoffUntil[k], Delay: d.String()}
+		}
+	}
 	select {
 	case <-s.ready:
 		st.Ready = true
@@ -213,6 +235,12 @@ func (s *Scheduler) Status() Status {
 func (s *Scheduler) Run(ctx context.Context) error {
 	backoff := s.cfg.MinBackoff
 	moved := false // the previous subscription ended because the leader is elsewhere
+	// The launch backoff is this term's: a replica that no longer leads shows none.
+	defer func() {
+		for _, k := range []loop.Kind{loop.Warmer, loop.Cooler} {
+			s.rec.LaunchBackoff(k.String(), 0)
+		}
+	}()
 	for {
 		start := s.now()
 		err := s.subscribeOnce(ctx)
@@ -361,7 +389,7 @@ func (s *Scheduler) subscribeOnce(ctx context.Context) error {
 	// Subscribe suppressed unless there is demand: a (re)subscription without suppressed_roles
 	// un-suppresses the framework, so a failover or a new term would otherwise draw offers it
 	// can only decline. The first demand REVIVEs.
-	quiet := !s.wantOffersLocked()
+	quiet := !s.wantOffersLocked(s.now())
 	s.subscribeSuppressed = quiet
 	s.mu.Unlock()
 
@@ -662,6 +690,20 @@ func (sub *subscription) offersAt(ctx context.Context, offers []mesos.Offer, arr
 	if s.cfg.CoolerKill {
 		want[1] = 0
 	}
+	// A kind in launch backoff keeps its demand (Withdraw reports it ungranted) unlaunched;
+	// once the delay has passed, one task of it is launched, and the next waits the delay
+	// again, until a task of the kind shows that it works.
+	var held [2]int
+	var paced [2]bool
+	for k := range want {
+		switch {
+		case arrived.Before(s.backoffUntil[k]):
+			held[k], want[k] = want[k], 0
+		case s.backoffDelay[k] > 0 && want[k] > 1:
+			held[k], want[k] = want[k]-1, 1
+		}
+		paced[k] = s.backoffDelay[k] > 0 && want[k] > 0
+	}
 	for i := range offers {
 		o := &offers[i]
 		if !launchable || want[0]+want[1] == 0 || !matches(o, s.cfg.Constraints) {
@@ -701,9 +743,14 @@ func (sub *subscription) offersAt(ctx context.Context, offers []mesos.Offer, arr
 	// The demand is spent now (under the lock), so a Withdraw from here on sees these units as
 	// pending, never as ungranted.
 	if !s.cfg.CoolerKill {
-		s.demand[1] = want[1]
+		s.demand[1] = want[1] + held[1]
 	}
-	s.demand[0] = want[0]
+	s.demand[0] = want[0] + held[0]
+	for k, p := range paced {
+		if p && want[k] == 0 {
+			s.backoffUntil[k] = arrived.Add(s.backoffDelay[k])
+		}
+	}
 	s.mu.Unlock()
 
 	var err error
@@ -909,6 +956,9 @@ func (sub *subscription) update(ctx context.Context, st mesos.TaskStatus) {
 		if !neutral {
 			streak = s.ledger.noteOutcome(failure)
 		}
+		if res.Kind == loop.Warmer || res.Kind == loop.Cooler {
+			s.noteBackoff(sub.log, res.Kind, id, state, st.GetReason(), res.Killed)
+		}
 		lvl := hclog.Debug
 		if failure {
 			lvl = hclog.Warn
@@ -958,6 +1008,77 @@ func (sub *subscription) acknowledge(ctx context.Context, a ack) {
 	}
 }
 
+// taskBroken reports whether a task's end says its own command or container is at fault,
+// rather than its agent, the master or this framework.
+func taskBroken(state mesos.TaskState, reason mesos.TaskStatus_Reason) bool {
+	if state != mesos.TASK_FAILED && state != mesos.TASK_ERROR {
+		return false
+	}
+	switch reason {
+	case mesos.REASON_AGENT_DISCONNECTED, mesos.REASON_AGENT_DRAINING, mesos.REASON_AGENT_REMOVED,
+		mesos.REASON_AGENT_REMOVED_BY_OPERATOR, mesos.REASON_AGENT_REREGISTERED, mesos.REASON_AGENT_RESTARTED,
+		mesos.REASON_AGENT_UNKNOWN, mesos.REASON_MASTER_DISCONNECTED, mesos.REASON_CONTAINER_PREEMPTED,
+		mesos.REASON_EXECUTOR_REREGISTRATION_TIMEOUT, mesos.REASON_FRAMEWORK_REMOVED,
+		mesos.REASON_INVALID_FRAMEWORKID, mesos.REASON_INVALID_OFFERS, mesos.REASON_RECONCILIATION,
+		mesos.REASON_RESOURCES_UNKNOWN, mesos.REASON_TASK_KILLED_DURING_LAUNCH:
+		return false
+	}
+	return true
+}
+
+// noteBackoff updates a kind's launch backoff from the end of one of its tasks: a broken task
+// starts or doubles it, a task that finished (or ran until we killed it) clears it, and so
+// does one that has been running as long as the delay (see clearBackoffOfRunning).
+func (s *Scheduler) noteBackoff(log hclog.Logger, k loop.Kind, id string, state mesos.TaskState, reason mesos.TaskStatus_Reason, killed bool) {
+	now := s.now()
+	s.mu.Lock()
+	switch {
+	case taskBroken(state, reason):
+		d := s.cfg.LaunchBackoff
+		if prev := s.backoffDelay[k]; prev > 0 {
+			d = min(2*prev, s.cfg.LaunchBackoffMax)
+		}
+		s.backoffDelay[k] = d
+		s.backoffUntil[k] = now.Add(d)
+		s.mu.Unlock()
+		s.rec.LaunchBackoff(k.String(), d.Seconds())
+		log.Warn("launch_backoff", "kind", k.String(), "task", id, "delay", d)
+		return
+	case state == mesos.TASK_FINISHED || (killed && state == mesos.TASK_KILLED):
+		if s.backoffDelay[k] > 0 {
+			s.backoffDelay[k], s.backoffUntil[k] = 0, time.Time{}
+			s.mu.Unlock()
+			s.rec.LaunchBackoff(k.String(), 0)
+			log.Info("launch_backoff_cleared", "kind", k.String(), "task", id)
+			return
+		}
+	}
+	s.mu.Unlock()
+}
+
+// clearBackoffOfRunning clears the launch backoff of a kind with a task that has been running
+// for as long as the kind's delay: the command works (long-running tasks may never finish).
+func (s *Scheduler) clearBackoffOfRunning(log hclog.Logger, now time.Time) {
+	for k := range s.backoffDelay {
+		s.mu.Lock()
+		d := s.backoffDelay[k]
+		s.mu.Unlock()
+		if d == 0 || !s.ledger.runningSince(loop.Kind(k), now.Add(-d)) {
+			continue
+		}
+		s.mu.Lock()
+		cleared := s.backoffDelay[k] == d
+		if cleared {
+			s.backoffDelay[k], s.backoffUntil[k] = 0, time.Time{}
+		}
+		s.mu.Unlock()
+		if cleared {
+			s.rec.LaunchBackoff(loop.Kind(k).String(), 0)
+			log.Info("launch_backoff_cleared", "kind", loop.Kind(k).String(), "running_for_at_least", d)
+		}
+	}
+}
+
 // halt stops launching (max failures), visibly.
 func (s *Scheduler) halt(why string) {
 	s.mu.Lock()
@@ -984,8 +1105,9 @@ func (sub *subscription) declineInverse(ctx context.Context, ios []mesos.Inverse
 
 // wantOffersLocked reports whether there is demand that needs offers (s.mu held): warmers, or
 // coolers that run a command (kills need none).
-func (s *Scheduler) wantOffersLocked() bool {
-	return s.halted == "" && (s.demand[0] > 0 || (s.demand[1] > 0 && !s.cfg.CoolerKill))
+func (s *Scheduler) wantOffersLocked(now time.Time) bool {
+	return s.halted == "" && ((s.demand[0] > 0 && !now.Before(s.backoffUntil[0])) ||
+		(s.demand[1] > 0 && !s.cfg.CoolerKill && !now.Before(s.backoffUntil[1])))
 }
 
 // drive runs beside the event loop of one subscription: it revives and suppresses offers as
@@ -1006,8 +1128,9 @@ func (sub *subscription) drive(ctx context.Context) {
 		now := s.now()
 
 		// 1. Offers wanted?
+		s.clearBackoffOfRunning(sub.log, now)
 		s.mu.Lock()
-		want := s.wantOffersLocked()
+		want := s.wantOffersLocked(now)
 		if want {
 			s.idleSince = time.Time{}
 		} else if s.idleSince.IsZero() {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 
 	"github.com/relay-mesos/relay-mesos/framework/localmaster"
@@ -654,4 +657,145 @@ func TestSubscribeSuppressedWithoutDemand(t *testing.T) {
 	waitUntil(t, 5*time.Second, "revived and launched", func() bool {
 		return len(onlyFramework(t, m).Suppressed) == 0 && masterTasks(m, "TASK_RUNNING") == 1
 	})
+}
+
+// A broken task delays its kind's next launch, doubling up to the max; a task that finishes,
+// or runs until we kill it, clears the delay; ends that are the agent's or ours do not count.
+func TestLaunchBackoffFollowsTheTasksOwnFailures(t *testing.T) {
+	t.Parallel()
+	type end struct {
+		kind   loop.Kind
+		state  mesos.TaskState
+		reason mesos.TaskStatus_Reason
+		killed bool
+	}
+	failed := func(k loop.Kind) end {
+		return end{kind: k, state: mesos.TASK_FAILED, reason: mesos.REASON_COMMAND_EXECUTOR_FAILED}
+	}
+	for _, tc := range []struct {
+		name string
+		ends []end
+		want [2]time.Duration // warmer, cooler delay after the ends
+	}{
+		{"one failure", []end{failed(loop.Warmer)}, [2]time.Duration{time.Second, 0}},
+		{"doubles to the max", []end{failed(loop.Warmer), failed(loop.Warmer), failed(loop.Warmer), failed(loop.Warmer)},
+			[2]time.Duration{4 * time.Second, 0}},
+		{"kinds apart", []end{failed(loop.Cooler), failed(loop.Cooler), failed(loop.Warmer)},
+			[2]time.Duration{time.Second, 2 * time.Second}},
+		{"a finished task clears it", []end{failed(loop.Warmer), failed(loop.Warmer), {kind: loop.Warmer, state: mesos.TASK_FINISHED}, failed(loop.Warmer)},
+			[2]time.Duration{time.Second, 0}},
+		{"killed by us clears it", []end{failed(loop.Warmer), {kind: loop.Warmer, state: mesos.TASK_KILLED, killed: true}},
+			[2]time.Duration{0, 0}},
+		{"invalid task", []end{{kind: loop.Warmer, state: mesos.TASK_ERROR, reason: mesos.REASON_TASK_INVALID}},
+			[2]time.Duration{time.Second, 0}},
+		{"agent restarted", []end{{kind: loop.Warmer, state: mesos.TASK_FAILED, reason: mesos.REASON_AGENT_RESTARTED}},
+			[2]time.Duration{0, 0}},
+		{"agent lost", []end{{kind: loop.Warmer, state: mesos.TASK_LOST, reason: mesos.REASON_AGENT_REMOVED},
+			{kind: loop.Warmer, state: mesos.TASK_GONE, reason: mesos.REASON_AGENT_REMOVED}}, [2]time.Duration{0, 0}},
+		{"a reconciliation answer", []end{{kind: loop.Warmer, state: mesos.TASK_FAILED, reason: mesos.REASON_RECONCILIATION}},
+			[2]time.Duration{0, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig("127.0.0.1:1", t.TempDir())
+			cfg.Cooler = "true"
+			cfg.LaunchBackoffMax = 4 * time.Second
+			s, err := New(cfg, "", nil, Hooks{}, newRecorder(), testLogger(t, "sched"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			s.now = func() time.Time { return now }
+			for i, e := range tc.ends {
+				s.noteBackoff(s.log, e.kind, fmt.Sprint("t", i), e.state, e.reason, e.killed)
+			}
+			st := s.Status()
+			for k, want := range tc.want {
+				kind := loop.Kind(k).String()
+				b, ok := st.Backoff[kind]
+				switch {
+				case want == 0 && ok:
+					t.Errorf("%s backoff %+v, want none", kind, b)
+				case want > 0 && (!ok || b.Delay != want.String() || !b.Until.Equal(now.Add(want))):
+					t.Errorf("%s backoff %+v (present %v), want %s until %s", kind, b, ok, want, now.Add(want))
+				}
+			}
+		})
+	}
+}
+
+// A warmer command that always fails is launched a handful of times a few seconds, not as fast
+// as offers come, and the controller sees the rest of its demand as ungranted; a cooler that
+// works is launched at its own pace meanwhile.
+func TestFailingWarmersBackOffWorkingCoolersDoNot(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, localmaster.Config{Resources: "cpus:0.2;mem:4096"}) // two tasks at a time
+	dir := t.TempDir()
+	cfg := testConfig(m.Addr(), dir)
+	cfg.Warmer = "exit 1"
+	cfg.Cooler = "true"
+	cfg.LaunchBackoff = 250 * time.Millisecond
+	cfg.LaunchBackoffMax = 500 * time.Millisecond
+	r := startSched(t, cfg, "", nil, Hooks{})
+	r.ready(t)
+	start := time.Now()
+	r.s.Demand(100, 100)
+	time.Sleep(2500 * time.Millisecond)
+	elapsed := time.Since(start)
+	warmers, coolers := r.rec.get("launched:warmer"), r.rec.get("launched:cooler")
+	// 250 ms, then 500 ms between failures: about 6 launches in 2.5 s; a launch can slip in on
+	// resources freed before the failure reached us, so allow twice that.
+	if warmers < 2 || warmers > 12 {
+		t.Errorf("%d failing warmers launched in %v, want 2..12 (a launch delay of 250 ms doubling to 500 ms)", warmers, elapsed)
+	}
+	if coolers < 2*warmers {
+		t.Errorf("%d working coolers launched beside %d failing warmers, want at least twice as many", coolers, warmers)
+	}
+	st := r.s.Status()
+	if b := st.Backoff["warmer"]; b.Delay != "500ms" {
+		t.Errorf("warmer backoff %+v, want a delay of 500ms", b)
+	}
+	if ms := r.rec.get("backoff_ms:warmer"); ms != 500 {
+		t.Errorf("launch backoff metric %d ms, want 500", ms)
+	}
+	if _, ok := st.Backoff["cooler"]; ok {
+		t.Errorf("cooler backoff %+v, want none: coolers finish", st.Backoff["cooler"])
+	}
+	if l := r.s.Withdraw(); l.Warmer.Ungranted < 80 {
+		t.Errorf("Withdraw = %+v, want most of the 100 warmers ungranted", l)
+	}
+}
+
+// A kind whose tasks failed is launched one task per delay; once one of its tasks has been
+// running as long as the delay, the backoff is over and the rest of the demand goes at once.
+func TestARunningTaskEndsTheLaunchBackoff(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, localmaster.Config{Resources: "cpus:4;mem:4096"})
+	dir := t.TempDir()
+	cfg := testConfig(m.Addr(), dir)
+	broken := filepath.Join(dir, "broken")
+	cfg.Warmer = fmt.Sprintf(`[ -e %s ] && exit 1; echo "$MESOS_TASK_ID" >> %s/out; while [ ! -e %s/stop ]; do sleep 0.05; done`, broken, dir, dir)
+	cfg.LaunchBackoff = 200 * time.Millisecond
+	cfg.LaunchBackoffMax = time.Second
+	if err := os.WriteFile(broken, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := startSched(t, cfg, "", nil, Hooks{})
+	t.Cleanup(func() { release(t, dir) })
+	r.ready(t)
+	r.s.Demand(3, 0)
+	waitUntil(t, 5*time.Second, "3 failed warmers", func() bool { return r.rec.get("ended:warmer:TASK_FAILED") == 3 })
+	if b := r.s.Status().Backoff["warmer"]; b.Delay != "800ms" {
+		t.Errorf("after 3 failures: backoff %+v, want a delay of 800ms", b)
+	}
+	if err := os.Remove(broken); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r.s.Demand(20, 0)
+	// Paced at one launch per 800 ms, the 20 would take 16 s.
+	waitUntil(t, 6*time.Second, "20 warmers running", func() bool { return masterTasks(m, "TASK_RUNNING") == 20 })
+	t.Logf("20 running %v after the demand", time.Since(start).Round(time.Millisecond))
+	if st := r.s.Status(); len(st.Backoff) != 0 {
+		t.Errorf("backoff %+v with 20 warmers running, want none", st.Backoff)
+	}
 }

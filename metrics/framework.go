@@ -23,6 +23,8 @@ func (m *Metrics) buildFramework(f *factory) {
 	m.mesosDisconnects = f.counterVec("mesos_disconnects_total", "Losses of the Mesos subscription, by reason.", "reason")
 	m.mesosSubscribed = f.gauge("mesos_subscribed", "1 while this replica is subscribed to the Mesos master, else 0.")
 	m.mesosSubscriptions = f.counter("mesos_subscriptions_total", "Successful SUBSCRIBE calls (SUBSCRIBED events).")
+	m.launchBackoff = f.gaugeVec("launch_backoff_seconds",
+		"Launch delay of a kind after its tasks failed in a row (0 when none), by kind.", "kind")
 	m.frameworkInfo = f.gaugeVec("framework_info",
 		"1 with the FrameworkID this replica is subscribed with (0 with an empty ID before the first subscription).",
 		"framework_id")
@@ -60,6 +62,11 @@ func (m *Metrics) TaskEnded(kind, state string) {
 
 // TaskKillSent counts one KILL sent for a task of kind.
 func (m *Metrics) TaskKillSent(kind string) { m.taskKills.WithLabelValues(m.kinds.value(kind)).Inc() }
+
+// LaunchBackoff sets the launch delay of kind after failed tasks (0: none).
+func (m *Metrics) LaunchBackoff(kind string, seconds float64) {
+	m.launchBackoff.WithLabelValues(m.kinds.value(kind)).Set(seconds)
+}
 
 // MesosEvent counts one event of the scheduler stream ("OFFERS", "UPDATE", ...).
 func (m *Metrics) MesosEvent(eventType string) {

@@ -74,6 +74,7 @@ type Metrics struct {
 	mesosSubscribed                                             prometheus.Gauge
 	mesosSubscriptions                                          prometheus.Counter
 	frameworkInfo                                               *prometheus.GaugeVec
+	launchBackoff                                               *prometheus.GaugeVec
 
 	// controller (per tick)
 	metric, target, errorG                prometheus.Gauge
@@ -209,6 +210,7 @@ func (m *Metrics) preinit() {
 	for _, k := range knownKinds {
 		m.tasksLaunched.WithLabelValues(k)
 		m.taskKills.WithLabelValues(k)
+		m.launchBackoff.WithLabelValues(k).Set(0)
 		m.requested.WithLabelValues(k)
 		m.granted.WithLabelValues(k)
 		m.decision.WithLabelValues(k).Set(0)

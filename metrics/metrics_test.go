@@ -23,7 +23,7 @@ var exportedNames = []string{
 	"relay_mesos_offers_rescinded_total", "relay_mesos_offer_to_accept_seconds", "relay_mesos_tasks_launched_total",
 	"relay_mesos_tasks_ended_total", "relay_mesos_task_kills_total", "relay_mesos_mesos_events_total",
 	"relay_mesos_mesos_problems_total", "relay_mesos_mesos_disconnects_total", "relay_mesos_mesos_subscribed",
-	"relay_mesos_mesos_subscriptions_total", "relay_mesos_framework_info",
+	"relay_mesos_mesos_subscriptions_total", "relay_mesos_framework_info", "relay_mesos_launch_backoff_seconds",
 	"relay_mesos_metric", "relay_mesos_target", "relay_mesos_error", "relay_mesos_controller_term",
 	"relay_mesos_decision_units", "relay_mesos_units_requested_total", "relay_mesos_units_granted_total",
 	"relay_mesos_tasks", "relay_mesos_starved", "relay_mesos_starvation_streak_seconds",
@@ -112,6 +112,7 @@ func TestFrameworkMethodsGiveExactSeries(t *testing.T) {
 	m.TaskEnded("warmer", "TASK_FAILED")
 	m.TaskEnded("warmer", "finished")
 	m.TaskKillSent("cooler")
+	m.LaunchBackoff("warmer", 4)
 	m.MesosEvent("OFFERS")
 	m.MesosEvent("HEARTBEAT")
 	m.MesosEvent("HEARTBEAT")
@@ -133,6 +134,8 @@ func TestFrameworkMethodsGiveExactSeries(t *testing.T) {
 		{"TASK_FAILED is failed", m.tasksEnded.WithLabelValues("warmer", "failed"), 1},
 		{"finished", m.tasksEnded.WithLabelValues("warmer", "finished"), 1},
 		{"cooler kills", m.taskKills.WithLabelValues("cooler"), 1},
+		{"warmer launch backoff", m.launchBackoff.WithLabelValues("warmer"), 4},
+		{"no cooler launch backoff", m.launchBackoff.WithLabelValues("cooler"), 0},
 		{"heartbeats", m.mesosEvents.WithLabelValues("heartbeat"), 2},
 		{"offers events", m.mesosEvents.WithLabelValues("offers"), 1},
 		{"problems", m.mesosProblems.WithLabelValues("call_failed"), 1},

@@ -117,6 +117,8 @@ type Mesos struct {
 	DockerParameters    string        `env:"RELAY_MESOS_DOCKER_PARAMETERS" help:"Extra docker run parameters: key=value,key=value (or a JSON object)."`
 	Volumes             string        `env:"RELAY_MESOS_VOLUMES" help:"Volumes: host_path:container_path:RO|RW,..."`
 	MaxFailures         int           `env:"RELAY_MESOS_MAX_FAILURES" default:"0" help:"Stop launching after this many failed tasks in a row (0 = never)."`
+	LaunchBackoff       time.Duration `env:"RELAY_MESOS_LAUNCH_BACKOFF" default:"1s" help:"Delay before the next launch of a kind after one of its tasks failed; doubles with each failure in a row."`
+	LaunchBackoffMax    time.Duration `env:"RELAY_MESOS_LAUNCH_BACKOFF_MAX" default:"60s" help:"Longest launch delay after failed tasks."`
 }
 
 // EnvList returns --env entries, splitting newline-separated env values.
@@ -141,6 +143,10 @@ func (m Mesos) Validate() error {
 		return fmt.Errorf("--failover-timeout (RELAY_MESOS_FAILOVER_TIMEOUT) must be > 0 (0 would kill every task when a replica fails), got %v", m.FailoverTimeout)
 	case m.MaxFailures < 0:
 		return fmt.Errorf("--max-failures (RELAY_MESOS_MAX_FAILURES) must be >= 0, got %d", m.MaxFailures)
+	case m.LaunchBackoff <= 0:
+		return fmt.Errorf("--launch-backoff (RELAY_MESOS_LAUNCH_BACKOFF) must be > 0, got %v", m.LaunchBackoff)
+	case m.LaunchBackoffMax < m.LaunchBackoff:
+		return fmt.Errorf("--launch-backoff-max (RELAY_MESOS_LAUNCH_BACKOFF_MAX) must be >= --launch-backoff %v, got %v", m.LaunchBackoff, m.LaunchBackoffMax)
 	}
 	for _, e := range m.EnvList() {
 		if k, _, ok := strings.Cut(e, "="); !ok || strings.TrimSpace(k) == "" {

@@ -39,7 +39,8 @@ func TestEnvVarsMatchTheRelayNames(t *testing.T) {
 		"RELAY_MESOS_MAX_FAILURES": "--max-failures", "RELAY_MESOS_ZK": "--zk", "RELAY_MESOS_LISTEN": "--listen",
 		"RELAY_MESOS_ZK_AUTH_FILE": "--zk-auth-file", "RELAY_SOURCES": "--source",
 		"RELAY_TRACE_FILE": "--trace-file", "RELAY_TRACE_MAX_BYTES": "--trace-max-bytes",
-		"RELAY_METRIC_SCALE": "--metric-scale",
+		"RELAY_METRIC_SCALE": "--metric-scale", "RELAY_MESOS_LAUNCH_BACKOFF": "--launch-backoff",
+		"RELAY_MESOS_LAUNCH_BACKOFF_MAX": "--launch-backoff-max",
 	} {
 		if got[env] != flag {
 			t.Errorf("%s maps to %q, want %q", env, got[env], flag)
@@ -90,6 +91,8 @@ func TestBadValuesAreRejectedNamingTheFlag(t *testing.T) {
 		{"bad delay text", nil, []string{"--delay", "soon"}, "--delay"},
 		{"zero trace max bytes", nil, []string{"--trace-max-bytes", "0"}, "--trace-max-bytes"},
 		{"negative trace max bytes", map[string]string{"RELAY_TRACE_MAX_BYTES": "-5"}, nil, "--trace-max-bytes"},
+		{"zero launch backoff", nil, []string{"--launch-backoff", "0s"}, "--launch-backoff"},
+		{"launch backoff max below it", map[string]string{"RELAY_MESOS_LAUNCH_BACKOFF": "10s", "RELAY_MESOS_LAUNCH_BACKOFF_MAX": "5s"}, nil, "--launch-backoff-max"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parse(t, tc.env, append(append([]string{}, base...), tc.args...)...)

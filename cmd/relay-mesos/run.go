@@ -310,6 +310,7 @@ func frameworkConfig(c *config.Run) (framework.Config, error) {
 		Master: c.Master, Name: c.FrameworkName, User: c.FrameworkUser, Principal: c.FrameworkPrincipal,
 		Secret: secret, Role: c.FrameworkRole, Checkpoint: c.Checkpoint, FailoverTimeout: c.FailoverTimeout,
 		Task: res, Constraints: cons, Warmer: c.Warmer, Env: env, URIs: uris, MaxFailures: c.MaxFailures,
+		LaunchBackoff: c.LaunchBackoff, LaunchBackoffMax: c.LaunchBackoffMax,
 	}
 	if strings.TrimSpace(c.Cooler) == "kill" {
 		fc.CoolerKill = true

@@ -369,19 +369,20 @@ func TestFailoverDrillHandsOff(t *testing.T) {
 
 type nopRecorder struct{}
 
-func (nopRecorder) OffersReceived(int)       {}
-func (nopRecorder) OffersDeclined(int)       {}
-func (nopRecorder) OffersUsed(int)           {}
-func (nopRecorder) OfferRescinded()          {}
-func (nopRecorder) OfferToAccept(float64)    {}
-func (nopRecorder) TaskLaunched(string)      {}
-func (nopRecorder) TaskEnded(string, string) {}
-func (nopRecorder) TaskKillSent(string)      {}
-func (nopRecorder) MesosEvent(string)        {}
-func (nopRecorder) MesosProblem(string)      {}
-func (nopRecorder) Subscribed(string)        {}
-func (nopRecorder) Disconnected(string)      {}
-func (nopRecorder) Error(string, error)      {}
+func (nopRecorder) OffersReceived(int)            {}
+func (nopRecorder) OffersDeclined(int)            {}
+func (nopRecorder) OffersUsed(int)                {}
+func (nopRecorder) OfferRescinded()               {}
+func (nopRecorder) OfferToAccept(float64)         {}
+func (nopRecorder) TaskLaunched(string)           {}
+func (nopRecorder) TaskEnded(string, string)      {}
+func (nopRecorder) TaskKillSent(string)           {}
+func (nopRecorder) LaunchBackoff(string, float64) {}
+func (nopRecorder) MesosEvent(string)             {}
+func (nopRecorder) MesosProblem(string)           {}
+func (nopRecorder) Subscribed(string)             {}
+func (nopRecorder) Disconnected(string)           {}
+func (nopRecorder) Error(string, error)           {}
 
 var _ = errors.New
 
