@@ -401,3 +401,28 @@ func TestResumeAgainstAMasterThatLostEverything(t *testing.T) {
 	waitFor(t, "b to lead", 10*time.Second, b.leading)
 	waitFor(t, "3 running tasks on the fresh master", 20*time.Second, func() bool { return fresh.running() >= 3 })
 }
+
+// A warmer command that fails shows in /status as a launch backoff, and the controller is
+// told its units were not granted (it is starved, not winding up).
+func TestFailingWarmersShowTheirBackoffInStatus(t *testing.T) {
+	c := newCluster(t)
+	n := c.startWith("a", func(p *Parts) {
+		p.Framework.Warmer = "exit 1"
+		p.Framework.LaunchBackoff = 200 * time.Millisecond
+		p.Framework.LaunchBackoffMax = 2 * time.Second
+	})
+	var note string
+	waitFor(t, "a launch backoff in /status", 15*time.Second, func() bool {
+		for _, e := range n.status.Status().Errors {
+			if strings.Contains(e.Message, "warmer tasks failed: launches back off") {
+				note = e.Message
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("status: %s", note)
+	waitFor(t, "warmers asked for and not granted", 15*time.Second, func() bool {
+		return n.status.Status().Ledger.Warmer.Ungranted > 0
+	})
+}

@@ -2,6 +2,7 @@ package replica
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/relay-mesos/relay-mesos/metrics"
 )
@@ -46,6 +47,12 @@ func (r *Replica) StatusProvider(standalone bool, leader LeaderView) metrics.Sta
 				}
 				if fs.Halted != "" {
 					st.Errors = append(st.Errors, metrics.ErrorNote{Where: "framework", Message: "launching halted: " + fs.Halted})
+				}
+				for _, kind := range []string{"warmer", "cooler"} {
+					if b, ok := fs.Backoff[kind]; ok {
+						st.Errors = append(st.Errors, metrics.ErrorNote{Time: b.Until, Where: "framework", Message: fmt.Sprintf(
+							"%s tasks failed: launches back off (delay %s, next not before %s)", kind, b.Delay, b.Until.UTC().Format("2006-01-02T15:04:05.000Z07:00"))})
+					}
 				}
 			}
 			st.Mesos.Deciding = r.deciding
