@@ -144,7 +144,10 @@
 // kind has never been tried: no drift lifts a metric off a wall. A kind believed not to help
 // (a belief is only as good as the episodes it came from) is probed again once the error has
 // persisted for 20 ProbeAfters of such counting, the wait doubling after each largest probe
-// that told nothing. A probe the cluster never granted (a starved window) gives its wait back
+// that told nothing; after 9 for a kind believed to work against its name whose units were
+// acting from the first tick the model learned from (the drift never seen without them, the
+// model could only split the metric's motion between the two: consumers that met a queue's
+// arrival from the first tick were learned to fill it). A probe the cluster never granted (a starved window) gives its wait back
 // and is asked again at once.
 // A kind counts as seen working only from ticks the model learned from: ticks censored at a
 // wall (producers whose items running consumers took at once from an empty queue) do not count,

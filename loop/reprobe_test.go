@@ -127,3 +127,34 @@ func (l *launches) ledger(t int) (pending, running int) {
 	}
 	return sum(t-l.lag+1, t-1), sum(t-l.lag-l.life+1, t-l.lag)
 }
+
+// A kind whose units act from the first tick the model learns from was never seen apart from
+// the metric's own drift: it is marked blind (and re-probed sooner if it is learned to work
+// against its name). One whose units start after a tick of the drift alone is not.
+func TestAKindActingFromTheFirstLearnedTickIsBlind(t *testing.T) {
+	for _, tc := range []struct {
+		lag  int
+		want bool
+	}{{1, true}, {3, false}} {
+		c := New(DefaultConfig())
+		l := launches{lag: tc.lag, life: 40}
+		start := time.Unix(1_700_000_000, 0)
+		metric := 400.0
+		for tick := 0; tick < 10; tick++ {
+			pending, running := l.ledger(tick)
+			if tick > 0 {
+				metric += -12 + 0.5*float64(running)
+			}
+			d := c.Step(Input{Now: start.Add(time.Duration(tick) * time.Second),
+				Metric: Sample{Value: metric, OK: true}, Target: Sample{Value: 520, OK: true},
+				Ledger: Ledger{Warmer: KindCounts{Pending: pending, Running: running}}})
+			l.n[tick%Ring] = d.Warmers
+		}
+		if tick0 := l.n[0]; tick0 == 0 {
+			t.Fatalf("lag %d: no warmer launched at the first tick; the test needs one", tc.lag)
+		}
+		if got := c.state.Kinds[Warmer].Blind; got != tc.want {
+			t.Errorf("lag %d: warmers blind = %v, want %v", tc.lag, got, tc.want)
+		}
+	}
+}

@@ -68,6 +68,10 @@ type KindState struct {
 	// then predictions give ends no effect. Added within version 1: an older checkpoint decodes
 	// it false (its end effect taken as learned).
 	EndPrior bool `json:"end_prior,omitempty"`
+	// Blind: the kind's units were acting from the first tick the model learned from, so the
+	// drift was never seen without them and the model cannot tell their effect from it; cleared
+	// by the kind's next re-probe. Added within version 1 (omitted when false), as DriftSeen.
+	Blind bool `json:"blind,omitempty"`
 	// Moved: unit-ticks of this kind acting on learned ticks where the metric moved off the
 	// drift's path by at least max(Tolerance, min(1, a hundredth of the range the metric has
 	// covered)): the evidence that its units move the metric at all. Added within version 1:
@@ -151,6 +155,8 @@ type State struct {
 	Pressed [2][pressedKept]Sample1 `json:"pressed"`
 	// Idle counts ticks since the last tick that asked for units.
 	Idle int32 `json:"idle"`
+	// DriftSeen: the model has learned from a tick with no unit acting (the drift alone).
+	DriftSeen bool `json:"drift_seen,omitempty"`
 	// Kinds: [Warmer], [Cooler].
 	Kinds [2]KindState `json:"kinds"`
 	// Noise is the recent mean square of the model's one-tick prediction error (metric units

@@ -440,3 +440,42 @@ func TestFirstUnitsOfUnknownKindsDoNotDeadlock(t *testing.T) {
 		})
 	}
 }
+
+// Two generated plants (wider seeds 1618 and 3342) whose first consumers (the warmers of a
+// metric that falls as the queue fills) acted from the first tick the controller learned from,
+// while the queue's arrival was first showing: the model split the metric's fall between the
+// drift and them and learned that they fill the queue. Nothing then seemed to help; the
+// consumers' re-probe came 100 ticks later (1618) or, on 3342, after the producers' probes,
+// while the queue rose past 1000 items: a deadlock by the bench's definition. A kind learned
+// against its name from such a start is re-probed sooner.
+func TestAKindLearnedAgainstItsNameFromTheFirstTickIsTriedAgain(t *testing.T) {
+	tests := []struct {
+		name     string
+		scenario string
+		pass     bool // meets every bench target (3342 still misses its IAE limit 50 times over)
+	}{
+		{"one unit a tick, sine target", `{"ticks":800,"target":{"type":"sine","mean":-60.5,"amp":1.5,"period":200},
+			"plant":{"type":"queue","initial":350,"arrival_per_tick":23.9,"items_per_run":0.2,"run_lifetime_ticks":9,"lag_ticks":1,"metric_sign":-1,"metric_offset":0},
+			"supply":{"max_units_per_tick":1},
+			"relay":{"warmer":true,"cooler":true,"lookback":100,"ramp":1}}`, true},
+		{"6 consumers against 12 items a tick", `{"ticks":300,"target":{"type":"steps","steps":[[0,519],[48,525],[141,524],[286,518]]},
+			"plant":{"type":"queue","initial":126,"arrival_per_tick":12.2,"items_per_run":0.5,"run_lifetime_ticks":38,"lag_ticks":1,"metric_sign":-1,"metric_offset":546},
+			"supply":{"max_units_per_tick":46},
+			"relay":{"warmer":true,"cooler":true,"lookback":30,"ramp":1}}`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := Evaluate(mustParse(t, tc.scenario))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("IAE %.0f (limit %.0f, reference %.0f), cost %d, failed %v", r.Mine.IAE, r.IAELimit, r.Ref.IAE, r.Mine.Cost, r.Failed)
+			if r.Mine.Deadlock {
+				t.Errorf("deadlock from tick %d", r.Mine.DeadlockAt)
+			}
+			if tc.pass && len(r.Failed) > 0 {
+				t.Errorf("failed %v, want every target met", r.Failed)
+			}
+		})
+	}
+}
