@@ -956,9 +956,7 @@ func (sub *subscription) update(ctx context.Context, st mesos.TaskStatus) {
 		if !neutral {
 			streak = s.ledger.noteOutcome(failure)
 		}
-		if res.Kind == loop.Warmer || res.Kind == loop.Cooler {
-			s.noteBackoff(sub.log, res.Kind, id, state, st.GetReason(), res.Killed)
-		}
+		s.noteBackoff(sub.log, res.Kind, id, state, st.GetReason(), res.Killed)
 		lvl := hclog.Debug
 		if failure {
 			lvl = hclog.Warn
@@ -1058,16 +1056,12 @@ func (s *Scheduler) noteBackoff(log hclog.Logger, k loop.Kind, id string, state 
 
 // clearBackoffOfRunning clears the launch backoff of a kind with a task that has been running
 // for as long as the kind's delay: the command works (long-running tasks may never finish).
+// The ledger's lock is taken under s.mu, as Withdraw does.
 func (s *Scheduler) clearBackoffOfRunning(log hclog.Logger, now time.Time) {
 	for k := range s.backoffDelay {
 		s.mu.Lock()
 		d := s.backoffDelay[k]
-		s.mu.Unlock()
-		if d == 0 || !s.ledger.runningSince(loop.Kind(k), now.Add(-d)) {
-			continue
-		}
-		s.mu.Lock()
-		cleared := s.backoffDelay[k] == d
+		cleared := d > 0 && s.ledger.runningSince(loop.Kind(k), now.Add(-d))
 		if cleared {
 			s.backoffDelay[k], s.backoffUntil[k] = 0, time.Time{}
 		}
