@@ -255,13 +255,16 @@
 // per kind the last Ring ticks of launches and starts, the learned lag and life, the units seen
 // killed, the size of its next probe and its last doubled probe's departure, the ledger counts
 // of the previous tick, and when it was last starved. The probe, noise, next-probe, departure,
-// end-prior and starvation fields were added within version 1: an older checkpoint decodes with
-// them zero (no probe under way, no doubt, no departure to compare a probe with,
-// end effects taken as learned, no starvation care, a probe under way not taken as acting
-// alone), which is a valid state. So was the scale: a checkpoint holds metric units whatever
+// end-prior, blind, drift-seen and starvation fields were added within version 1: an older
+// checkpoint decodes with them zero (no probe under way, no doubt, no departure to compare a
+// probe with, end effects taken as learned, no kind taken as blind, no starvation care, a probe
+// under way not taken as acting alone), which is a valid state. So was the scale: a checkpoint holds metric units whatever
 // the scale (a binary from before it, during a rolling upgrade or a rollback, reads the model
 // right and ignores the scale), and one without a scale that has seen a metric is read at
-// scale 1. It is versioned (StateVersion);
+// scale 1. The histories are Ring (256) ticks long; they were 128 before the state said its
+// ring's length, and such a checkpoint's histories are moved to the longer ring on reading
+// (an older binary reads the first 128 ticks of a newer one's, and times its tasks wrong
+// until they have turned over). It is versioned (StateVersion);
 // MarshalState and UnmarshalState convert it for checkpoints, refusing a newer version or a state
 // that does not hold together. A new leader that restores it resumes with the learned model; after
 // a gap of several ticks (Config.Delay tells the tick length) it shifts its history so ages stay

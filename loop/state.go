@@ -13,7 +13,12 @@ const StateVersion = 1
 
 // Ring is the number of ticks of launch and start history the controller keeps per kind. It
 // bounds the lags and lifetimes it can time exactly; longer-lived tasks count as permanent.
-const Ring = 128
+// It was 128 until State.Ring was written: tasks of 144 ticks were then learned to live 128,
+// their replacements launched 16 ticks early, and the metric overshot by a batch of tasks.
+const Ring = 256
+
+// oldRing is Ring in checkpoints that do not say theirs (State.Ring 0).
+const oldRing = 128
 
 // nParams is the size of the learned model: a drift, and per kind the effect of a running unit
 // per tick, of a start, and of an end.
@@ -114,6 +119,11 @@ type Probe struct {
 // no maps), so a tick allocates nothing and a checkpoint is bounded (a few KiB as JSON).
 type State struct {
 	Version int `json:"v"`
+	// Ring is the length of the launch and start histories as written (0: oldRing, before it
+	// was written). Added within version 1: UnmarshalState moves an older checkpoint's
+	// histories to this binary's Ring; a binary from before it reads the first 128 ticks of
+	// each and times its tasks wrong for a while, rather than refusing the state.
+	Ring int `json:"ring,omitempty"`
 	// Scale is how many metric units one unit of the controller's own is (metricScale: 1 for
 	// readings from 1 to 300, else a power of ten); 0 until the first metric and target that
 	// are not both zero. Every metric quantity below (the model, the noise, the extremes,
@@ -213,7 +223,7 @@ const pressedKept = 8
 // lowers it by one; by one of the controller's own units, see Scale), held loosely so the first
 // responses replace it.
 func NewState() State {
-	s := State{Version: StateVersion}
+	s := State{Version: StateVersion, Ring: Ring}
 	s.Theta[pWarmStart], s.Theta[pWarmEnd] = 1, -1
 	s.Theta[pCoolStart], s.Theta[pCoolEnd] = -1, 1
 	s.Kinds[Warmer].EndPrior, s.Kinds[Cooler].EndPrior = true, true
@@ -229,6 +239,7 @@ var ErrState = errors.New("controller state")
 // MarshalState encodes the state as JSON, its metric quantities in metric units (see Scale).
 func MarshalState(s *State) ([]byte, error) {
 	m := s.inUnits(s.scale())
+	m.Ring = Ring
 	return json.Marshal(&m)
 }
 
@@ -277,6 +288,32 @@ func scaleSample(h *Sample1, k float64) {
 	h.Base *= k
 }
 
+// reRing moves the launch and start histories of a state written with another Ring to this
+// binary's: the entry of tick t sits at t modulo the ring's length. A longer ring than this
+// binary's was cut short by the decoding, so its histories are dropped (the lags and lives
+// learned are kept; ages of the tasks in flight are unknown for a while).
+func (s *State) reRing() {
+	r := s.Ring
+	if r == 0 {
+		r = oldRing
+	}
+	s.Ring = Ring
+	if r == Ring {
+		return
+	}
+	for k := range s.Kinds {
+		for _, h := range []*[Ring]int32{&s.Kinds[k].Launched, &s.Kinds[k].Started} {
+			var n [Ring]int32
+			if r < Ring {
+				for t := s.Tick - int64(r) + 1; t <= s.Tick; t++ {
+					n[ringAt(t)] = h[((t%int64(r))+int64(r))%int64(r)]
+				}
+			}
+			*h = n
+		}
+	}
+}
+
 // UnmarshalState decodes a state written by MarshalState. A state from a newer version, or one
 // that does not hold together (NaN, negative counts), is refused with an error wrapping ErrState.
 func UnmarshalState(b []byte) (State, error) {
@@ -290,6 +327,7 @@ func UnmarshalState(b []byte) (State, error) {
 	if s.Version < 1 {
 		return State{}, fmt.Errorf("%w: missing version", ErrState)
 	}
+	s.reRing()
 	if !finite(s.Scale) || s.Scale < 0 {
 		return State{}, fmt.Errorf("%w: scale %v", ErrState, s.Scale)
 	}

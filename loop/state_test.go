@@ -224,3 +224,53 @@ func TestAProbesDepartureIsCheckpointedInMetricUnits(t *testing.T) {
 		t.Fatalf("read back %v, want -0.04", got)
 	}
 }
+
+// A checkpoint written when the histories held 128 ticks (no "ring" field) resumes with every
+// launch and start at its own tick: read as they lie, a task that started 100 ticks ago would
+// be taken for one that started at another tick, and its end predicted at the wrong time.
+func TestACheckpointWithTheOldRingKeepsItsTaskAges(t *testing.T) {
+	s := NewState()
+	s.Tick = 1000
+	b, err := MarshalState(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "ring")
+	at := map[int64]int32{995: 3, 900: 2} // tick -> starts
+	for _, kv := range m["kinds"].([]any) {
+		k := kv.(map[string]any)
+		old := make([]int32, oldRing)
+		for tick, n := range at {
+			old[tick%oldRing] = n
+		}
+		k["started"], k["launched"] = old, old
+	}
+	if b, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := UnmarshalState(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range got.Kinds {
+		var sum int32
+		for _, n := range got.Kinds[k].Started {
+			sum += n
+		}
+		for tick, n := range at {
+			if g := got.Kinds[k].Started[ringAt(tick)]; g != n {
+				t.Errorf("kind %d: %d starts at tick %d, want %d", k, g, tick, n)
+			}
+		}
+		if sum != 5 || got.Kinds[k].Launched != got.Kinds[k].Started {
+			t.Errorf("kind %d: %d starts in all (want 5); launches moved as the starts: %v", k, sum, got.Kinds[k].Launched == got.Kinds[k].Started)
+		}
+	}
+	if got.Ring != Ring {
+		t.Errorf("Ring %d after reading, want %d", got.Ring, Ring)
+	}
+}
