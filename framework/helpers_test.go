@@ -118,7 +118,9 @@ func (r *fakeRecorder) TaskLaunched(kind string)     { r.add("launched:"+kind, 1
 func (r *fakeRecorder) TaskEnded(kind, state string) { r.add("ended:"+kind+":"+state, 1) }
 func (r *fakeRecorder) TaskKillSent(kind string)     { r.add("kill_sent:"+kind, 1) }
 func (r *fakeRecorder) LaunchBackoff(kind string, seconds float64) {
-	r.add("backoff_ms:"+kind, int(seconds*1000)-r.get("backoff_ms:"+kind))
+	r.mu.Lock() // a gauge: set, in one step (the update and drive goroutines both set it)
+	r.n["backoff_ms:"+kind] = int(seconds * 1000)
+	r.mu.Unlock()
 }
 func (r *fakeRecorder) MesosEvent(eventType string)   { r.add("event:"+eventType, 1) }
 func (r *fakeRecorder) MesosProblem(class string)     { r.add("problem:"+class, 1) }
