@@ -147,8 +147,11 @@
 // that told nothing; after 9 for a kind believed to work against its name whose units were
 // acting from the first tick the model learned from (the drift never seen without them, the
 // model could only split the metric's motion between the two: consumers that met a queue's
-// arrival from the first tick were learned to fill it). A probe the cluster never granted (a starved window) gives its wait back
-// and is asked again at once.
+// arrival from the first tick were learned to fill it). Such a kind whose units still run
+// is not left to run out: once the error has persisted for ProbeAfter, as many units of it
+// again are launched, once (at most one per metric unit of error), and the change in their
+// number tells their effect from the drift's. A probe the cluster never granted (a starved
+// window) gives its wait back and is asked again at once.
 // A kind counts as seen working only from ticks the model learned from: ticks censored at a
 // wall (producers whose items running consumers took at once from an empty queue) do not count,
 // so such a kind is still probed rather than written off unseen.

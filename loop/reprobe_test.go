@@ -130,7 +130,9 @@ func (l *launches) ledger(t int) (pending, running int) {
 
 // A kind whose units act from the first tick the model learns from was never seen apart from
 // the metric's own drift: it is marked blind (and re-probed sooner if it is learned to work
-// against its name). One whose units start after a tick of the drift alone is not.
+// against its name). One whose units start after a tick of the drift alone is not. A blind
+// kind learned to work against its name whose first units still run is joined by as many
+// again, once, so that the model sees their number change (and is no longer blind).
 func TestAKindActingFromTheFirstLearnedTickIsBlind(t *testing.T) {
 	for _, tc := range []struct {
 		lag  int
@@ -140,7 +142,8 @@ func TestAKindActingFromTheFirstLearnedTickIsBlind(t *testing.T) {
 		l := launches{lag: tc.lag, life: 40}
 		start := time.Unix(1_700_000_000, 0)
 		metric := 400.0
-		for tick := 0; tick < 10; tick++ {
+		blind := false
+		for tick := 0; tick < 20; tick++ {
 			pending, running := l.ledger(tick)
 			if tick > 0 {
 				metric += -12 + 0.5*float64(running)
@@ -149,12 +152,36 @@ func TestAKindActingFromTheFirstLearnedTickIsBlind(t *testing.T) {
 				Metric: Sample{Value: metric, OK: true}, Target: Sample{Value: 520, OK: true},
 				Ledger: Ledger{Warmer: KindCounts{Pending: pending, Running: running}}})
 			l.n[tick%Ring] = d.Warmers
+			if tick == 4 {
+				blind = c.state.Kinds[Warmer].Blind
+			}
 		}
 		if tick0 := l.n[0]; tick0 == 0 {
 			t.Fatalf("lag %d: no warmer launched at the first tick; the test needs one", tc.lag)
 		}
-		if got := c.state.Kinds[Warmer].Blind; got != tc.want {
-			t.Errorf("lag %d: warmers blind = %v, want %v", tc.lag, got, tc.want)
+		if blind != tc.want {
+			t.Errorf("lag %d: warmers blind = %v at tick 4, want %v", tc.lag, blind, tc.want)
 		}
+		if !tc.want {
+			continue
+		}
+		again := -1
+		for tick := 1; tick < 20; tick++ {
+			if l.n[tick] > 0 {
+				again = tick
+				break
+			}
+		}
+		if again < 0 {
+			t.Errorf("lag %d: %d warmers at tick 0 and none after; want as many again while they run", tc.lag, l.n[0])
+			continue
+		}
+		if l.n[again] != l.n[0] {
+			t.Errorf("lag %d: %d warmers at tick 0, %d at tick %d; want as many again while they run", tc.lag, l.n[0], l.n[again], again)
+		}
+		if c.state.Kinds[Warmer].Blind {
+			t.Errorf("lag %d: still blind after the second launch", tc.lag)
+		}
+		t.Logf("lag %d: %d warmers at tick 0, %d more at tick %d", tc.lag, l.n[0], l.n[again], again)
 	}
 }
