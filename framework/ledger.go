@@ -36,12 +36,25 @@ type TaskRecord struct {
 	Kill bool `json:"x,omitempty"`
 }
 
-// LedgerSnapshot is the ledger as checkpointed: the live tasks, the ID sequence and the
-// failure streak. Ended tasks are not kept, so its size is bounded by the tasks in flight.
+// LedgerSnapshot is the ledger as checkpointed: the live tasks, the ID sequence, the
+// failure streak and the kinds in launch backoff. Ended tasks are not kept, so its size is
+// bounded by the tasks in flight.
 type LedgerSnapshot struct {
 	Seq      uint64       `json:"seq"`
 	Failures int          `json:"failures"`
 	Tasks    []TaskRecord `json:"tasks"`
+	// Backoff: the kinds in launch backoff (added within payload version 1; an older
+	// checkpoint has none, and an older binary ignores it).
+	Backoff []KindBackoff `json:"backoff,omitempty"`
+}
+
+// KindBackoff is one kind's launch backoff as checkpointed: the delay after its last failed
+// task, and the time before which no task of it is launched, both in milliseconds (the time
+// since the Unix epoch, by the clock of the leader that wrote it).
+type KindBackoff struct {
+	Kind  loop.Kind `json:"k"`
+	Delay int64     `json:"d"`
+	Until int64     `json:"u"`
 }
 
 // Ledger is the task ledger: every live task's ID, kind, agent, state and times. It is safe
@@ -53,6 +66,11 @@ type Ledger struct {
 	tasks    map[string]*TaskRecord
 	ended    map[string]string // recently ended task -> terminal state, to ignore repeats
 	endedQ   []string
+	// backoff: per kind, the launch delay after its last failed task (0: none) and the time
+	// before which no task of it is launched (see Scheduler). Kept here so that it is
+	// checkpointed with the tasks and a new leader goes on with it.
+	backoffDelay [2]time.Duration
+	backoffUntil [2]time.Time
 }
 
 const endedKeep = 512
@@ -70,6 +88,12 @@ func RestoreLedger(s LedgerSnapshot) *Ledger {
 		t := t
 		l.tasks[t.ID] = &t
 	}
+	for _, b := range s.Backoff {
+		if (b.Kind == loop.Warmer || b.Kind == loop.Cooler) && b.Delay > 0 {
+			l.backoffDelay[b.Kind] = time.Duration(b.Delay) * time.Millisecond
+			l.backoffUntil[b.Kind] = time.UnixMilli(b.Until)
+		}
+	}
 	return l
 }
 
@@ -82,7 +106,30 @@ func (l *Ledger) Snapshot() LedgerSnapshot {
 		s.Tasks = append(s.Tasks, *t)
 	}
 	sort.Slice(s.Tasks, func(i, j int) bool { return s.Tasks[i].ID < s.Tasks[j].ID })
+	for k, d := range l.backoffDelay {
+		if d > 0 {
+			s.Backoff = append(s.Backoff, KindBackoff{Kind: loop.Kind(k), Delay: d.Milliseconds(), Until: l.backoffUntil[k].UnixMilli()})
+		}
+	}
 	return s
+}
+
+// Backoff returns kind k's launch backoff: the delay after its last failed task (0: none)
+// and the time before which no task of it is launched.
+func (l *Ledger) Backoff(k loop.Kind) (time.Duration, time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.backoffDelay[k], l.backoffUntil[k]
+}
+
+// setBackoff sets kind k's launch backoff (a delay of 0 clears it).
+func (l *Ledger) setBackoff(k loop.Kind, delay time.Duration, until time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if delay <= 0 {
+		delay, until = 0, time.Time{}
+	}
+	l.backoffDelay[k], l.backoffUntil[k] = delay, until
 }
 
 // Live is the number of tasks not known to have ended.

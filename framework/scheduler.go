@@ -124,21 +124,17 @@ type Scheduler struct {
 	// filterSeq counts the calls that install refuse filters, when sent and when answered: a
 	// REVIVE clears filtered only if none was sent or answered meanwhile, since the master
 	// may have taken that call after the REVIVE (they go on different connections).
-	filterSeq uint64
-	idleSince time.Time
-	halted    string
-	// backoff: per kind (warmer, cooler), the delay after the last failed task (0: none) and
-	// the time before which no task of the kind is launched.
-	backoffDelay [2]time.Duration
-	backoffUntil [2]time.Time
-	subscribed   bool
-	master       string
-	leaderHint   string
-	lastErr      string
-	reconciling  map[string]string // tasks awaiting an answer to the current reconciliation
-	reconStart   time.Time
-	lastStale    time.Time
-	lastImplied  time.Time
+	filterSeq   uint64
+	idleSince   time.Time
+	halted      string
+	subscribed  bool
+	master      string
+	leaderHint  string
+	lastErr     string
+	reconciling map[string]string // tasks awaiting an answer to the current reconciliation
+	reconStart  time.Time
+	lastStale   time.Time
+	lastImplied time.Time
 }
 
 // New returns a scheduler that subscribes with frameworkID ("" registers a new framework)
@@ -156,6 +152,19 @@ func New(cfg Config, frameworkID string, ledger *Ledger, hooks Hooks, rec Record
 	}
 	if rec == nil {
 		return nil, fmt.Errorf("%w: no recorder", ErrConfig)
+	}
+	// A launch backoff restored from the last leader's checkpoint goes on: the kind's next
+	// launch waits out what is left of the delay (at most the delay, whatever the last
+	// leader's clock said), and the kind is launched one task at a time until it works.
+	now := time.Now()
+	for _, k := range []loop.Kind{loop.Warmer, loop.Cooler} {
+		if d, until := ledger.Backoff(k); d > 0 {
+			if until.After(now.Add(d)) {
+				until = now.Add(d)
+				ledger.setBackoff(k, d, until)
+			}
+			log.Info("launch_backoff_restored", "kind", k.String(), "delay", d, "until", until)
+		}
 	}
 	return &Scheduler{cfg: cfg, hooks: hooks, rec: rec, log: log, ledger: ledger, now: time.Now,
 		fwID: frameworkID, ready: make(chan struct{}), kick: make(chan struct{}, 1), idleSince: time.Now(),
@@ -213,12 +222,12 @@ func (s *Scheduler) Status() Status {
 	defer s.mu.Unlock()
 	st := Status{Master: s.master, FrameworkID: s.fwID, Subscribed: s.subscribed, Suppressed: s.suppressed,
 		Halted: s.halted, Demand: s.demand, LastErr: s.lastErr, Ledger: s.ledger.Counts(s.cfg.CoolerKill)}
-	for k, d := range s.backoffDelay {
-		if d > 0 {
+	for _, k := range []loop.Kind{loop.Warmer, loop.Cooler} {
+		if d, until := s.ledger.Backoff(k); d > 0 {
 			if st.Backoff == nil {
 				st.Backoff = map[string]Backoff{}
 			}
-			st.Backoff[loop.Kind(k).String()] = Backoff{Until: s.backoffUntil[k], Delay: d.String()}
+			st.Backoff[k.String()] = Backoff{Until: until, Delay: d.String()}
 		}
 	}
 	select {
@@ -235,7 +244,13 @@ func (s *Scheduler) Status() Status {
 func (s *Scheduler) Run(ctx context.Context) error {
 	backoff := s.cfg.MinBackoff
 	moved := false // the previous subscription ended because the leader is elsewhere
-	// The launch backoff is this term's: a replica that no longer leads shows none.
+	// The launch backoff is kept in the ledger, so a new leader goes on with the last one's;
+	// its gauge is the leader's: a replica that no longer leads shows none.
+	for _, k := range []loop.Kind{loop.Warmer, loop.Cooler} {
+		if d, _ := s.ledger.Backoff(k); d > 0 {
+			s.rec.LaunchBackoff(k.String(), d.Seconds())
+		}
+	}
 	defer func() {
 		for _, k := range []loop.Kind{loop.Warmer, loop.Cooler} {
 			s.rec.LaunchBackoff(k.String(), 0)
@@ -695,14 +710,17 @@ func (sub *subscription) offersAt(ctx context.Context, offers []mesos.Offer, arr
 	// again, until a task of the kind shows that it works.
 	var held [2]int
 	var paced [2]bool
+	var delay [2]time.Duration
 	for k := range want {
+		d, until := s.ledger.Backoff(loop.Kind(k))
+		delay[k] = d
 		switch {
-		case arrived.Before(s.backoffUntil[k]):
+		case arrived.Before(until):
 			held[k], want[k] = want[k], 0
-		case s.backoffDelay[k] > 0 && want[k] > 1:
+		case d > 0 && want[k] > 1:
 			held[k], want[k] = want[k]-1, 1
 		}
-		paced[k] = s.backoffDelay[k] > 0 && want[k] > 0
+		paced[k] = d > 0 && want[k] > 0
 	}
 	for i := range offers {
 		o := &offers[i]
@@ -748,7 +766,7 @@ func (sub *subscription) offersAt(ctx context.Context, offers []mesos.Offer, arr
 	s.demand[0] = want[0] + held[0]
 	for k, p := range paced {
 		if p && want[k] == 0 {
-			s.backoffUntil[k] = arrived.Add(s.backoffDelay[k])
+			s.ledger.setBackoff(loop.Kind(k), delay[k], arrived.Add(delay[k]))
 		}
 	}
 	s.mu.Unlock()
@@ -1033,18 +1051,17 @@ func (s *Scheduler) noteBackoff(log hclog.Logger, k loop.Kind, id string, state 
 	switch {
 	case taskBroken(state, reason):
 		d := s.cfg.LaunchBackoff
-		if prev := s.backoffDelay[k]; prev > 0 {
+		if prev, _ := s.ledger.Backoff(k); prev > 0 {
 			d = min(2*prev, s.cfg.LaunchBackoffMax)
 		}
-		s.backoffDelay[k] = d
-		s.backoffUntil[k] = now.Add(d)
+		s.ledger.setBackoff(k, d, now.Add(d))
 		s.mu.Unlock()
 		s.rec.LaunchBackoff(k.String(), d.Seconds())
 		log.Warn("launch_backoff", "kind", k.String(), "task", id, "delay", d)
 		return
 	case state == mesos.TASK_FINISHED || (killed && state == mesos.TASK_KILLED):
-		if s.backoffDelay[k] > 0 {
-			s.backoffDelay[k], s.backoffUntil[k] = 0, time.Time{}
+		if prev, _ := s.ledger.Backoff(k); prev > 0 {
+			s.ledger.setBackoff(k, 0, time.Time{})
 			s.mu.Unlock()
 			s.rec.LaunchBackoff(k.String(), 0)
 			log.Info("launch_backoff_cleared", "kind", k.String(), "task", id)
@@ -1058,17 +1075,17 @@ func (s *Scheduler) noteBackoff(log hclog.Logger, k loop.Kind, id string, state 
 // for as long as the kind's delay: the command works (long-running tasks may never finish).
 // The ledger's lock is taken under s.mu, as Withdraw does.
 func (s *Scheduler) clearBackoffOfRunning(log hclog.Logger, now time.Time) {
-	for k := range s.backoffDelay {
+	for _, k := range []loop.Kind{loop.Warmer, loop.Cooler} {
 		s.mu.Lock()
-		d := s.backoffDelay[k]
-		cleared := d > 0 && s.ledger.runningSince(loop.Kind(k), now.Add(-d))
+		d, _ := s.ledger.Backoff(k)
+		cleared := d > 0 && s.ledger.runningSince(k, now.Add(-d))
 		if cleared {
-			s.backoffDelay[k], s.backoffUntil[k] = 0, time.Time{}
+			s.ledger.setBackoff(k, 0, time.Time{})
 		}
 		s.mu.Unlock()
 		if cleared {
-			s.rec.LaunchBackoff(loop.Kind(k).String(), 0)
-			log.Info("launch_backoff_cleared", "kind", loop.Kind(k).String(), "running_for_at_least", d)
+			s.rec.LaunchBackoff(k.String(), 0)
+			log.Info("launch_backoff_cleared", "kind", k.String(), "running_for_at_least", d)
 		}
 	}
 }
@@ -1100,8 +1117,10 @@ func (sub *subscription) declineInverse(ctx context.Context, ios []mesos.Inverse
 // wantOffersLocked reports whether there is demand that needs offers (s.mu held): warmers, or
 // coolers that run a command (kills need none).
 func (s *Scheduler) wantOffersLocked(now time.Time) bool {
-	return s.halted == "" && ((s.demand[0] > 0 && !now.Before(s.backoffUntil[0])) ||
-		(s.demand[1] > 0 && !s.cfg.CoolerKill && !now.Before(s.backoffUntil[1])))
+	_, warmerUntil := s.ledger.Backoff(loop.Warmer)
+	_, coolerUntil := s.ledger.Backoff(loop.Cooler)
+	return s.halted == "" && ((s.demand[0] > 0 && !now.Before(warmerUntil)) ||
+		(s.demand[1] > 0 && !s.cfg.CoolerKill && !now.Before(coolerUntil)))
 }
 
 // drive runs beside the event loop of one subscription: it revives and suppresses offers as

@@ -2,6 +2,7 @@ package framework
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -762,6 +763,90 @@ func TestFailingWarmersBackOffWorkingCoolersDoNot(t *testing.T) {
 	}
 	if l := r.s.Withdraw(); l.Warmer.Ungranted < 80 {
 		t.Errorf("Withdraw = %+v, want most of the 100 warmers ungranted", l)
+	}
+}
+
+// The launch backoff is checkpointed with the ledger: a new leader, restored from the last
+// one's checkpoint, goes on with it (one launch per delay, the delay doubling) instead of
+// relaunching a broken command at full pace until its first failure.
+func TestANewLeaderGoesOnWithTheLaunchBackoff(t *testing.T) {
+	t.Parallel()
+	m := startMaster(t, localmaster.Config{Resources: "cpus:4;mem:4096"})
+	dir := t.TempDir()
+	cfg := testConfig(m.Addr(), dir)
+	cfg.Warmer = "exit 1"
+	cfg.LaunchBackoff = 200 * time.Millisecond
+	cfg.LaunchBackoffMax = 4 * time.Second
+	a := startSched(t, cfg, "", nil, Hooks{})
+	a.ready(t)
+	a.s.Demand(3, 0)
+	waitUntil(t, 5*time.Second, "3 failed warmers", func() bool { return a.rec.get("ended:warmer:TASK_FAILED") == 3 })
+	id := a.s.FrameworkID()
+	a.stop(t)
+
+	// Through the checkpoint's JSON, as cmd/replica writes and reads it.
+	raw, err := json.Marshal(a.s.Ledger().Snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snap LedgerSnapshot
+	if err := json.Unmarshal(raw, &snap); err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Backoff) != 1 || snap.Backoff[0].Kind != loop.Warmer || snap.Backoff[0].Delay != 800 {
+		t.Fatalf("checkpointed backoff %+v, want the warmers' 800 ms (%s)", snap.Backoff, raw)
+	}
+
+	b := startSched(t, cfg, id, RestoreLedger(snap), Hooks{})
+	b.ready(t)
+	if d := b.s.Status().Backoff["warmer"].Delay; d != "800ms" {
+		t.Errorf("new leader's warmer backoff %q, want 800ms", d)
+	}
+	if ms := b.rec.get("backoff_ms:warmer"); ms != 800 {
+		t.Errorf("new leader's launch backoff metric %d ms, want 800", ms)
+	}
+	b.s.Demand(20, 0)
+	time.Sleep(1500 * time.Millisecond)
+	// One launch after at most 800 ms, the next 1.6 s after its failure: 1 or 2 in 1.5 s.
+	// Without the backoff the 20 went at once.
+	if n := b.rec.get("launched:warmer"); n < 1 || n > 2 {
+		t.Errorf("new leader launched %d failing warmers in 1.5 s, want 1 or 2 (paced by the restored backoff)", n)
+	}
+	if d := b.s.Status().Backoff["warmer"].Delay; d != "1.6s" && d != "3.2s" {
+		t.Errorf("warmer backoff %q after the new leader's failures, want it doubled from 800ms", d)
+	}
+}
+
+// A restored backoff waits at most its delay from now, whatever the clock of the leader that
+// wrote it said (one an hour ahead would otherwise hold the kind for an hour).
+func TestARestoredBackoffWaitsAtMostItsDelay(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		until time.Duration // from now, by the last leader's clock
+		want  time.Duration // at most, from now
+	}{
+		{"clock an hour ahead", time.Hour, 2 * time.Second},
+		{"half the delay left", time.Second, time.Second},
+		{"already passed", -time.Minute, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Now()
+			snap := LedgerSnapshot{Backoff: []KindBackoff{{Kind: loop.Cooler, Delay: 2000, Until: now.Add(tc.until).UnixMilli()}}}
+			s, err := New(testConfig("http://127.0.0.1:9", t.TempDir()), "", RestoreLedger(snap), Hooks{}, newRecorder(), testLogger(t, "sched"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, ok := s.Status().Backoff["cooler"]
+			if !ok || b.Delay != "2s" {
+				t.Fatalf("restored backoff %+v, want the coolers' 2s", s.Status().Backoff)
+			}
+			if left := b.Until.Sub(now); left > tc.want+100*time.Millisecond {
+				t.Errorf("restored backoff waits %v from now, want at most %v", left, tc.want)
+			}
+			if _, ok := s.Status().Backoff["warmer"]; ok {
+				t.Errorf("warmers in backoff %+v, want only the coolers", s.Status().Backoff)
+			}
+		})
 	}
 }
 
