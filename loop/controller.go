@@ -60,7 +60,7 @@ func (c *Config) has(k Kind) bool {
 func DefaultConfig() Config {
 	return Config{
 		HasWarmer: true, MaxPerTick: 1000, MaxInFlight: 10000, Tolerance: 0, Lookback: 100,
-		Caution: 0.5, Coincidence: 30, ProbeAfter: 20, DriftGain: 0.3,
+		Caution: 0.5, Coincidence: 20, ProbeAfter: 20, DriftGain: 0.3,
 	}
 }
 

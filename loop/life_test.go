@@ -31,6 +31,7 @@ func TestARunningUnitOfUnknownLifeIsNotPredictedForEver(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()
+			cfg.Coincidence = 30 // the rows count in ticks of it
 			s := NewState()
 			s.Tick = 2 * Ring
 			s.Kinds[Warmer].Lag, s.Kinds[Warmer].Life = 5, tc.life
