@@ -766,7 +766,8 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 // doubleBlind is the launch that tells a Blind kind's units from the drift (see decide): as
 // many units again as are running, when the kind is believed to work against its name, its
 // name says it would close the error, it has nothing pending, and the error has persisted for
-// ProbeAfter. It clears Blind, so it happens once, and the sooner re-probe no longer applies.
+// ProbeAfter. Once launched it clears Blind, so it happens once, and the sooner re-probe no
+// longer applies; one the bounds left at nothing (MaxInFlight reached) leaves Blind as it was.
 func doubleBlind(cfg *Config, s *State, f *[2]flows, resp *[2]response, d *Decision, pv, sp, one, band float64) bool {
 	if s.Probe.Active || s.Idle < int32(cfg.ProbeAfter) || math.Abs(sp-pv) <= math.Max(one, band) {
 		return false
@@ -776,9 +777,9 @@ func doubleBlind(cfg *Config, s *State, f *[2]flows, resp *[2]response, d *Decis
 		if !cfg.has(k) || !ks.Blind || !againstName(k, &resp[k]) || f[k].running == 0 || f[k].pending != 0 || (k == Warmer) != (sp > pv) {
 			continue
 		}
-		ks.Blind = false
 		setUnits(cfg, d, k, math.Min(float64(f[k].running), math.Ceil(math.Abs(sp-pv))), f)
 		if d.Warmers+d.Coolers > 0 {
+			ks.Blind = false
 			return true
 		}
 	}
