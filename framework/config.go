@@ -63,6 +63,8 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Term is written into task labels (the leader's fencing token), for audits.
 	Term int64
+	// Clock is the scheduler's time (nil: time.Now). Tests inject one to control backoffs.
+	Clock func() time.Time
 }
 
 // Docker runs tasks in a container image.
@@ -93,6 +95,9 @@ type Constraint struct {
 
 // WithDefaults fills in the defaults.
 func (c Config) WithDefaults() Config {
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v

@@ -156,7 +156,7 @@ func New(cfg Config, frameworkID string, ledger *Ledger, hooks Hooks, rec Record
 	// A launch backoff restored from the last leader's checkpoint goes on: the kind's next
 	// launch waits out what is left of the delay (at most the delay, whatever the last
 	// leader's clock said), and the kind is launched one task at a time until it works.
-	now := time.Now()
+	now := cfg.Clock()
 	for _, k := range []loop.Kind{loop.Warmer, loop.Cooler} {
 		if d, until := ledger.Backoff(k); d > 0 {
 			if until.After(now.Add(d)) {
@@ -166,8 +166,8 @@ func New(cfg Config, frameworkID string, ledger *Ledger, hooks Hooks, rec Record
 			log.Info("launch_backoff_restored", "kind", k.String(), "delay", d, "until", until)
 		}
 	}
-	return &Scheduler{cfg: cfg, hooks: hooks, rec: rec, log: log, ledger: ledger, now: time.Now,
-		fwID: frameworkID, ready: make(chan struct{}), kick: make(chan struct{}, 1), idleSince: time.Now(),
+	return &Scheduler{cfg: cfg, hooks: hooks, rec: rec, log: log, ledger: ledger, now: cfg.Clock,
+		fwID: frameworkID, ready: make(chan struct{}), kick: make(chan struct{}, 1), idleSince: now,
 		inflight: map[string]uint64{}}, nil
 }
 
