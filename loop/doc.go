@@ -149,7 +149,10 @@
 // kind has never been tried: no drift lifts a metric off a wall. A kind believed not to help
 // (a belief is only as good as the episodes it came from) is probed again once the error has
 // persisted for 20 ProbeAfters of such counting, the wait doubling after each largest probe
-// that told nothing; after 9 for a kind believed to work against its name whose units were
+// that told nothing, and after each re-probing round whose clear answer was that the kind
+// pushes the metric away from the target (it confirmed the belief; at the same interval for
+// ever, such rounds cost 15 units every 150 ticks on a queue its only kind filled further);
+// after 9 for a kind believed to work against its name whose units were
 // acting from the first tick the model learned from (the drift never seen without them, the
 // model could only split the metric's motion between the two: consumers that met a queue's
 // arrival from the first tick were learned to fill it). Such a kind whose units still run
@@ -264,9 +267,10 @@
 // per kind the last Ring ticks of launches and starts, the learned lag and life, the units seen
 // killed, the size of its next probe and its last doubled probe's departure, the ledger counts
 // of the previous tick, and when it was last starved. The probe, noise, next-probe, departure,
-// end-prior, blind, drift-seen and starvation fields were added within version 1: an older
+// end-prior, blind, drift-seen, re-check and starvation fields were added within version 1: an older
 // checkpoint decodes with them zero (no probe under way, no doubt, no departure to compare a
-// probe with, end effects taken as learned, no kind taken as blind, no starvation care, a probe
+// probe with, end effects taken as learned, no kind taken as blind, no re-probing round under
+// way, no starvation care, a probe
 // under way not taken as acting alone), which is a valid state. So was the scale: a checkpoint holds metric units whatever
 // the scale (a binary from before it, during a rolling upgrade or a rollback, reads the model
 // right and ignores the scale), and one without a scale that has seen a metric is read at

@@ -185,3 +185,45 @@ func TestAKindActingFromTheFirstLearnedTickIsBlind(t *testing.T) {
 		t.Logf("lag %d: %d warmers at tick 0, %d more at tick %d", tc.lag, l.n[0], l.n[again], again)
 	}
 }
+
+// A re-probing round whose clear answer confirms the belief it checks (the only kind pushes
+// the metric further from its target) doubles the wait before the next round, as one that
+// told nothing does. A warmer-only controller on a metric 100 below its target whose warmers
+// lower it (by 0.2 a tick each, nothing else moves it) re-probes after the error has persisted,
+// and each round's units clearly lower the metric. Before, the rounds came every 386 ticks for
+// ever: 17 rounds in 6000 ticks, each pushing the metric further away. With the wait doubling,
+// the gaps between rounds grow and no more than 6 come in 6000 ticks.
+func TestAConfirmedBeliefIsRecheckedLessOften(t *testing.T) {
+	c := New(DefaultConfig())
+	l := launches{lag: 1, life: 5}
+	start := time.Unix(1_700_000_000, 0)
+	metric, last := 150.0, -1000
+	var rounds []int // first tick of each run of launches (ticks within 50 of each other)
+	for tick := 0; tick < 6000; tick++ {
+		pending, running := l.ledger(tick)
+		metric = max(metric-0.2*float64(running), 0)
+		d := c.Step(Input{Now: start.Add(time.Duration(tick) * time.Second),
+			Metric: Sample{Value: metric, OK: true}, Target: Sample{Value: 250, OK: true},
+			Ledger: Ledger{Warmer: KindCounts{Pending: pending, Running: running}}})
+		l.n[tick%Ring] = d.Warmers
+		if d.Warmers > 0 {
+			if tick-last > 50 {
+				rounds = append(rounds, tick)
+			}
+			last = tick
+		}
+	}
+	t.Logf("rounds of warmers at ticks %v; metric %.1f at the end", rounds, metric)
+	if len(rounds) < 3 {
+		t.Fatalf("%d rounds of warmers, want the re-probes that keep a belief from lasting for ever", len(rounds))
+	}
+	if len(rounds) > 6 {
+		t.Errorf("%d rounds of warmers in 6000 ticks, want at most 6: each confirmed round should double the wait", len(rounds))
+	}
+	for i := 3; i < len(rounds); i++ {
+		if a, b := rounds[i-1]-rounds[i-2], rounds[i]-rounds[i-1]; b < 2*a-DefaultConfig().ProbeAfter {
+			t.Errorf("rounds at %v: the gap after round %d (%d ticks) is not twice the one before (%d)", rounds, i, b, a)
+			break
+		}
+	}
+}

@@ -62,9 +62,13 @@ type KindState struct {
 	// DoubtDir: the way the metric had to move (+1 up, -1 down) when that doubt arose; the
 	// larger probe is for that same need (0: not known).
 	DoubtDir int8 `json:"doubt_dir,omitempty"`
-	// Reprobes: fruitless probing rounds of this kind since it last helped; each one doubles
-	// the idle time before the next round (bounded cost, never a deadlock).
+	// Reprobes: fruitless probing rounds of this kind since it last helped (told nothing, or
+	// confirmed that it pushes the metric away from the target); each one doubles the idle
+	// time before the next round (bounded cost, never a deadlock).
 	Reprobes int32 `json:"reprobes,omitempty"`
+	// Recheck: a re-probing round of this kind is under way (from the re-probe until the
+	// round's answer).
+	Recheck bool `json:"recheck,omitempty"`
 	// Futile: consecutive ticks this kind was chosen to move the metric off a wall toward the
 	// target while units of it ran and the metric stayed pinned there.
 	Futile int32 `json:"futile,omitempty"`
