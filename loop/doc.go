@@ -71,7 +71,12 @@
 //     A unit that would start against a wall it pushes toward, with the target on the other
 //     side (a consumer started on a queue predicted to be still empty when it starts), would
 //     drain nothing for part of its life: it is launched later, once the metric is predicted
-//     off the wall when it starts.
+//     off the wall when it starts. Units that end in the tick they start (consumers that find
+//     a queue empty exit at once), in a movement that the model expected to carry the metric
+//     past a known wall and that ended clearly further from it (the items that arrived just
+//     after they left), met the wall: that movement is held back like a censored tick, not
+//     learned as the units doing little (learned so, the README's example queue sometimes
+//     came to believe its consumers filled it, and grew past 100 items).
 //     Walls are told by exact equality (a queue's empty reading repeats); a metric read with
 //     jitter scatters around one instead. A reading within the operator's tolerance (metric
 //     units) beyond a known wall, or twice it inside, is taken as at the wall, and a new

@@ -369,6 +369,27 @@ func learnModel(cfg *Config, s *State, h *Sample1, top, bottom bool) {
 		keepPressed(s, 1, h)
 		return
 	}
+	// Units that ended in the tick they started (more started than were running at its end:
+	// consumers that find a queue empty exit at once), in a movement that the model expected to
+	// carry the metric past a known wall and that ended clearly further from the wall than
+	// expected, say nothing against the model either: they met the wall, and whatever else
+	// moved the metric (the arrivals) did the rest. Learned as a measurement, consumers that
+	// found the README's example queue empty just before 4 items arrived were taught to do
+	// little, then to fill the queue, and none was launched again while the queue grew past
+	// 100 items (TestExampleQueue, 2 of 14 full suites; TestConsumersThatFindAnEmptyQueue...
+	// models it). Kept as censored, and learned if the metric later goes past the wall. Not
+	// during a probe: that is how a wrong belief about a kind is corrected.
+	quick := x[pWarmStart] > x[pWarmRun] || x[pCoolStart] > x[pCoolRun]
+	if from := h.PV - y; quick && !h.Probe {
+		if s.WallLo && from+yhat < s.Lo && y > yhat+short {
+			keepPressed(s, 1, h)
+			return
+		}
+		if s.WallHi && from+yhat > s.Hi && y < yhat-short {
+			keepPressed(s, 0, h)
+			return
+		}
+	}
 	// A movement toward a wall that ended against it, larger than the model expected, only says
 	// the effect was at least that large: a queue drained to empty drained less than the units
 	// could. Learned as a bound, not as a measurement.
