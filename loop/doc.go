@@ -163,8 +163,11 @@
 // arrival from the first tick were learned to fill it). Such a kind whose units still run
 // is not left to run out: once the error has persisted for ProbeAfter, as many units of it
 // again are launched, once (at most one per metric unit of error), and the change in their
-// number tells their effect from the drift's. A probe the cluster never granted (a starved
-// window) gives its wait back and is asked again at once.
+// number tells their effect from the drift's. A kind whose learned effect has clearly turned
+// round since the controller last launched it on that effect is re-probed after 9 too: the
+// units that taught the turn may have met a wall or a lump of arrivals (consumers that started
+// on an empty queue just before items landed can teach that consumers fill it). A probe the
+// cluster never granted (a starved window) gives its wait back and is asked again at once.
 // A kind counts as seen working only from ticks the model learned from: ticks censored at a
 // wall (producers whose items running consumers took at once from an empty queue) do not count,
 // so such a kind is still probed rather than written off unseen.

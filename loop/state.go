@@ -69,6 +69,9 @@ type KindState struct {
 	// Recheck: a re-probing round of this kind is under way (from the re-probe until the
 	// round's answer).
 	Recheck bool `json:"recheck,omitempty"`
+	// ActedDir: the way (+1 up, -1 down) the controller last launched this kind to move the
+	// metric, on its learned effect (not a probe); cleared by a re-probe.
+	ActedDir int8 `json:"acted_dir,omitempty"`
 	// Futile: consecutive ticks this kind was chosen to move the metric off a wall toward the
 	// target while units of it ran and the metric stayed pinned there.
 	Futile int32 `json:"futile,omitempty"`
