@@ -148,8 +148,8 @@ func TermsOf(cfg *Config, s *State) Terms {
 	sc := s.scale()
 	return Terms{
 		Drift:         sc * (s.Theta[pDrift] + s.Drift),
-		WarmerPerUnit: sc * unitResponse(w.run, w.start, w.end, w.lag, w.life, w.horizon),
-		CoolerPerUnit: sc * unitResponse(k.run, k.start, k.end, k.lag, k.life, k.horizon),
+		WarmerPerUnit: sc * w.gain(),
+		CoolerPerUnit: sc * k.gain(),
 		WarmerLag:     s.Kinds[Warmer].Lag, WarmerLife: s.Kinds[Warmer].Life,
 		CoolerLag: s.Kinds[Cooler].Lag, CoolerLife: s.Kinds[Cooler].Life,
 	}

@@ -512,6 +512,11 @@ type response struct {
 	horizon         int // the coincidence point: ticks ahead at which a new unit is judged
 }
 
+// gain is one new unit's effect on the metric at the coincidence point.
+func (r *response) gain() float64 {
+	return unitResponse(r.run, r.start, r.end, r.lag, r.life, r.horizon)
+}
+
 func kindResponse(cfg *Config, s *State, k Kind) response {
 	ks := &s.Kinds[k]
 	var r response
@@ -546,7 +551,7 @@ func kindResponse(cfg *Config, s *State, k Kind) response {
 	}
 	if end := r.lag + r.life; r.life < Ring && end <= r.lag+cfg.Coincidence && end < Ring {
 		full := unitResponse(r.run, r.start, r.end, r.lag, r.life, end)
-		if at := unitResponse(r.run, r.start, r.end, r.lag, r.life, r.horizon); math.Abs(at) < 0.5*math.Abs(full) && sure(s, base+2, r.end) {
+		if at := r.gain(); math.Abs(at) < 0.5*math.Abs(full) && sure(s, base+2, r.end) {
 			r.horizon = end
 		}
 	}
@@ -617,7 +622,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 		}
 		kinds++
 		r := &resp[k]
-		g := unitResponse(r.run, r.start, r.end, r.lag, r.life, r.horizon)
+		g := r.gain()
 		aim := targetAhead(s, sp, r.lag)
 		gap := aim - clip(s, judge[k][r.horizon]+holdingLaunches(s, r), aim)
 		// A kind that pulls the metric away from a new extreme that may be a wall (see Step)
@@ -772,8 +777,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 			// for 151 and 160 ticks; 62 and 72 with this. Any turn, however small, also counted
 			// the effect learned as nothing (2e-7) by consumers of a queue that nothing fills,
 			// and 113 of them were re-probed within TestWrongSignCostsLittle's 400 ticks.
-			r := &resp[k]
-			g := unitResponse(r.run, r.start, r.end, r.lag, r.life, r.horizon)
+			g := resp[k].gain()
 			if ks.ActedDir != 0 && dirOf(g) == -ks.ActedDir && math.Abs(g) >= tinyGain {
 				ri = blindReprobeIdle
 			}
@@ -1068,7 +1072,7 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 // againstName reports whether a kind's learned effect per unit moves the metric against its
 // name: warmers that lower it, coolers that raise it.
 func againstName(k Kind, r *response) bool {
-	g := unitResponse(r.run, r.start, r.end, r.lag, r.life, r.horizon)
+	g := r.gain()
 	return g != 0 && (k == Warmer) == (g < 0)
 }
 
