@@ -60,6 +60,10 @@ const noiseSettled = 50
 // metric approaches the target without crossing it (see afterStarving).
 const careTicks = 50
 
+// coarseFirst: a unit whose effect on its first tick of acting is this many times the error or
+// more is not launched for a persistent error until a re-probe would be (see decide).
+const coarseFirst = 2.5
+
 // careReach: for careTicks after a starved window the decision looks this many times
 // Coincidence ahead (30 ticks at the default 20). Judged 20 ticks ahead there too, consumers
 // that live longer were asked for enough to close the gap the window left by then, the ones
@@ -517,6 +521,11 @@ func (r *response) gain() float64 {
 	return unitResponse(r.run, r.start, r.end, r.lag, r.life, r.horizon)
 }
 
+// first is one new unit's effect on the metric on the first tick it acts (its lag).
+func (r *response) first() float64 {
+	return unitResponse(r.run, r.start, r.end, r.lag, r.life, r.lag)
+}
+
 func kindResponse(cfg *Config, s *State, k Kind) response {
 	ks := &s.Kinds[k]
 	var r response
@@ -722,9 +731,27 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 		// is no reason to push the metric further from the target today.
 		// After a starved window, a unit that would carry the metric past the target by more
 		// than a tenth of the error waits twice as long.
+		// A unit whose first tick of acting alone would carry the metric past the target by
+		// more than the error brings it no closer at any tick. Such a unit (that tick's
+		// effect at least coarseFirst times the error) waits reprobeIdle ProbeAfters, as a
+		// re-probe does, in case its effect was learned too large. A consumer that took 25
+		// items a tick for 23 ticks, launched for a queue 6.5 items above its target after a
+		// starved window, took the queue 18 below it and drew 23 producers to undo that (the
+		// reference launched nothing); a producer of 21.5 items launched for a queue 4 below
+		// its target left it 17.5 above. It is the test by which FORMAT.md's deadlock is
+		// judged here (loop/sim's CanHelp: one unit granted now that would move the metric
+		// toward the target on its first tick), with a margin: the first tick's share of a
+		// unit's effect is learned less surely than the whole (a consumer of 7.3 items a tick
+		// was learned at 8.25, and at twice the error a queue 3.7 items above its
+		// target was left there for 133 ticks, a deadlock by that test). Judged over the
+		// unit's whole life instead (tried once), queues without arrivals were left 9 items
+		// above their target for ever where one coarse consumer was the only move.
 		wait := int32(cfg.ProbeAfter)
 		if care && math.Abs(best.gain) > 1.1*math.Abs(sp-pv) {
 			wait *= 2
+		}
+		if r := &resp[best.kind]; units < 1 && math.Abs(r.first()) >= coarseFirst*math.Abs(sp-pv) {
+			wait = reprobeIdle * int32(cfg.ProbeAfter)
 		}
 		if units < 1 && s.Idle >= wait && math.Abs(sp-pv) > math.Max(one, band) &&
 			math.Signbit(sp-pv) == math.Signbit(best.gap) {
