@@ -148,8 +148,9 @@
 // (one: one of the controller's units, but at most one metric unit; see the metric's scale)
 // without any request, it asks for one unit anyway: of a kind believed to help (a unit whose
 // first tick of acting would carry the metric past the target by more than the error, its
-// effect that tick 2.5 times the error or more, could help only if that effect was learned too
-// large: it waits 20 ProbeAfters instead), or, if none is, it probes a kind not yet seen working (its sign may be the opposite of its name: a
+// effect that tick 2.5 times the error or more and no known wall at the target to stop it,
+// could help only if that effect was learned too large: it waits 20 ProbeAfters instead), or,
+// if none is, it probes a kind not yet seen working (its sign may be the opposite of its name: a
 // consumer task named the warmer lowers a metric that is the queue's size). A tick on which
 // the error grows while no kind is believed to close it counts four times toward ProbeAfter,
 // and so does one with the metric held at a wall (an empty queue below its target) while a

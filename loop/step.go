@@ -731,26 +731,26 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 		// is no reason to push the metric further from the target today.
 		// After a starved window, a unit that would carry the metric past the target by more
 		// than a tenth of the error waits twice as long.
-		// A unit whose first tick of acting alone would carry the metric past the target by
-		// more than the error brings it no closer at any tick. Such a unit (that tick's
-		// effect at least coarseFirst times the error) waits reprobeIdle ProbeAfters, as a
-		// re-probe does, in case its effect was learned too large. A consumer that took 25
-		// items a tick for 23 ticks, launched for a queue 6.5 items above its target after a
-		// starved window, took the queue 18 below it and drew 23 producers to undo that (the
-		// reference launched nothing); a producer of 21.5 items launched for a queue 4 below
-		// its target left it 17.5 above. It is the test by which FORMAT.md's deadlock is
-		// judged here (loop/sim's CanHelp: one unit granted now that would move the metric
-		// toward the target on its first tick), with a margin: the first tick's share of a
-		// unit's effect is learned less surely than the whole (a consumer of 7.3 items a tick
-		// was learned at 8.25, and at twice the error a queue 3.7 items above its
-		// target was left there for 133 ticks, a deadlock by that test). Judged over the
-		// unit's whole life instead (tried once), queues without arrivals were left 9 items
-		// above their target for ever where one coarse consumer was the only move.
+		// A unit whose first tick of acting alone would carry the metric past the target by more
+		// than the error brings it no closer at any tick. Such a unit (coarse: that tick's effect
+		// at least coarseFirst times the error, with no known wall at the target to stop it) waits
+		// reprobeIdle ProbeAfters, as a re-probe does, in case its effect was learned too large. A
+		// consumer that took 25 items a tick for 23 ticks, launched for a queue 6.5 items above its
+		// target after a starved window, took the queue 18 below it and drew 23 producers to undo
+		// that (the reference launched nothing); a producer of 21.5 items launched for a queue 4
+		// below its target left it 17.5 above. It is the test by which FORMAT.md's deadlock is
+		// judged here (loop/sim's CanHelp: one unit granted now that would move the metric toward
+		// the target on its first tick), with a margin: the first tick's share of a unit's effect
+		// is learned less surely than the whole (a consumer of 7.3 items a tick was learned at
+		// 8.25, and at twice the error a queue 3.7 items above its target was left there for 133
+		// ticks, a deadlock by that test). Judged over the unit's whole life instead (tried once),
+		// queues without arrivals were left 9 items above their target for ever where one coarse
+		// consumer was the only move.
 		wait := int32(cfg.ProbeAfter)
 		if care && math.Abs(best.gain) > 1.1*math.Abs(sp-pv) {
 			wait *= 2
 		}
-		if r := &resp[best.kind]; units < 1 && math.Abs(r.first()) >= coarseFirst*math.Abs(sp-pv) {
+		if units < 1 && coarse(s, &resp[best.kind], pv, sp) {
 			wait = reprobeIdle * int32(cfg.ProbeAfter)
 		}
 		if units < 1 && s.Idle >= wait && math.Abs(sp-pv) > math.Max(one, band) &&
@@ -833,6 +833,16 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 		}
 	}
 	return d
+}
+
+// coarse reports whether one new unit of r's kind would, on its first tick of acting, carry the
+// metric past sp by (coarseFirst-1) times the error or more. A known wall that sp is not past
+// stops it there: a consumer that takes 5 items at once is not too coarse for a queue of 2
+// whose target is the empty queue, once the queue has been seen pressed empty.
+func coarse(s *State, r *response, pv, sp float64) bool {
+	g := r.first()
+	past := (clip(s, pv+g, sp) - sp) * math.Copysign(1, g)
+	return past >= (coarseFirst-1)*math.Abs(sp-pv)
 }
 
 // doubleBlind is the launch that tells a Blind kind's units from the drift (see decide): as

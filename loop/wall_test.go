@@ -56,3 +56,55 @@ func TestNoConsumersStartedOnAQueueStillEmptyWhenTheyStart(t *testing.T) {
 		})
 	}
 }
+
+// TestACoarseUnitIsLaunchedForAPersistentErrorOnlyIfItHelps: a queue with nothing arriving
+// sits a few items above its target, and a consumer takes 5 items at once. After ProbeAfter
+// idle ticks the controller launches one anyway, unless its first tick would carry the queue
+// past the target by 1.5 times the error or more (5 items for an error of 2): then it waits for
+// the re-probe's time. A target at the empty queue, once the queue has been seen pressed empty,
+// cannot be passed: there a consumer for 2 items empties the queue, on target.
+func TestACoarseUnitIsLaunchedForAPersistentErrorOnlyIfItHelps(t *testing.T) {
+	tests := []struct {
+		name    string
+		pv, sp  float64
+		wall    bool
+		wantNew bool
+	}{
+		{"4 items above a target of 0: one consumer", 4, 0, true, true},
+		{"2 items above a target of 0 at the known empty wall: one consumer", 2, 0, true, true},
+		{"2 items above a target of 0, no wall known: wait", 2, 0, false, false},
+		{"12 items above a target of 10: wait", 12, 10, true, false},
+		{"13 items above a target of 10: one consumer", 13, 10, true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Delay = time.Second
+			cfg.HasWarmer, cfg.HasCooler = true, false
+			c := New(cfg)
+			s := NewState()
+			s.Tick = 300
+			s.Theta = [nParams]float64{0, -5, 0, 0, 0, 0, 0}
+			for i := range s.Cov {
+				s.Cov[i] = 0
+			}
+			for i := 0; i < nParams; i++ {
+				s.Cov[i*nParams+i] = 1e-4
+			}
+			s.Noise = 0.01
+			s.Hi, s.Lo, s.HasSeen, s.WallLo = 200, 0, true, tc.wall
+			s.PrevPV, s.PrevOK = tc.pv, true
+			s.Idle = int32(cfg.ProbeAfter) + 5
+			w := &s.Kinds[Warmer]
+			w.Lag, w.Life, w.Units, w.Seen = 1, 1, 100, 100
+			c.Restore(s)
+			d := c.Step(Input{
+				Metric: Sample{Value: tc.pv, OK: true},
+				Target: Sample{Value: tc.sp, OK: true},
+			})
+			if got := d.Warmers > 0; got != tc.wantNew {
+				t.Errorf("queue %.0f, target %.0f, wall known %v, a consumer takes 5: launched %d", tc.pv, tc.sp, tc.wall, d.Warmers)
+			}
+		})
+	}
+}
