@@ -26,16 +26,7 @@ func TestNoConsumersStartedOnAQueueStillEmptyWhenTheyStart(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.Delay = time.Second
 			c := New(cfg)
-			s := NewState()
-			s.Tick = 200
-			s.Theta = [nParams]float64{10, -1, 0, 0, 0, 0, 0}
-			for i := range s.Cov {
-				s.Cov[i] = 0
-			}
-			for i := 0; i < nParams; i++ {
-				s.Cov[i*nParams+i] = 1e-4
-			}
-			s.Noise = 0.1
+			s := learned(200, [nParams]float64{10, -1, 0, 0, 0, 0, 0}, 0.1)
 			s.Hi, s.Lo, s.HasSeen, s.WallLo = 150, 0, true, true
 			s.PrevPV, s.PrevOK = tc.pv, true
 			w := &s.Kinds[Warmer]
@@ -82,16 +73,7 @@ func TestACoarseUnitIsLaunchedForAPersistentErrorOnlyIfItHelps(t *testing.T) {
 			cfg.Delay = time.Second
 			cfg.HasWarmer, cfg.HasCooler = true, false
 			c := New(cfg)
-			s := NewState()
-			s.Tick = 300
-			s.Theta = [nParams]float64{0, -5, 0, 0, 0, 0, 0}
-			for i := range s.Cov {
-				s.Cov[i] = 0
-			}
-			for i := 0; i < nParams; i++ {
-				s.Cov[i*nParams+i] = 1e-4
-			}
-			s.Noise = 0.01
+			s := learned(300, [nParams]float64{0, -5, 0, 0, 0, 0, 0}, 0.01)
 			s.Hi, s.Lo, s.HasSeen, s.WallLo = 200, 0, true, tc.wall
 			s.PrevPV, s.PrevOK = tc.pv, true
 			s.Idle = int32(cfg.ProbeAfter) + 5
@@ -107,4 +89,18 @@ func TestACoarseUnitIsLaunchedForAPersistentErrorOnlyIfItHelps(t *testing.T) {
 			}
 		})
 	}
+}
+
+// learned is a state at tick whose model has settled on theta (each parameter known to 1e-4,
+// none correlated) with the given one-tick noise.
+func learned(tick int64, theta [nParams]float64, noise float64) State {
+	s := NewState()
+	s.Tick, s.Theta, s.Noise = tick, theta, noise
+	for i := range s.Cov {
+		s.Cov[i] = 0
+	}
+	for i := 0; i < nParams; i++ {
+		s.Cov[i*nParams+i] = 1e-4
+	}
+	return s
 }
