@@ -159,7 +159,10 @@
 // persisted for 20 ProbeAfters of such counting, the wait doubling after each largest probe
 // that told nothing, and after each re-probing round whose clear answer was that the kind
 // pushes the metric away from the target (it confirmed the belief; at the same interval for
-// ever, such rounds cost 15 units every 150 ticks on a queue its only kind filled further);
+// ever, such rounds cost 15 units every 150 ticks on a queue its only kind filled further), and
+// after each re-probe that told nothing while the metric stayed pressed against a wall the
+// kind is believed to push into (that too is the belief confirmed; doubled in size instead,
+// consumers of a queue they had emptied were re-probed up to 119 at a time);
 // after 9 for a kind believed to work against its name whose units were
 // acting from the first tick the model learned from (the drift never seen without them, the
 // model could only split the metric's motion between the two: consumers that met a queue's

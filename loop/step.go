@@ -1077,6 +1077,20 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 		}
 		return
 	}
+	// A re-probe that told nothing, acting alone while the metric stayed pressed against a wall
+	// that the kind's learned effect pushes into, confirms the belief it was sent to check:
+	// against that belief, its units could only have shown themselves by taking the metric off
+	// the wall. Like a round that told nothing at full size, it doubles the wait before the next
+	// round, not the probe: doubled, consumers of a queue they had emptied, whose target only
+	// producers could reach, were re-probed 1, 2, 4, ..., 64 and then 119 at a time, 246 for
+	// nothing.
+	if r := kindResponse(cfg, s, p.Kind); p.Alone && ks.Recheck && pinnedAtWall(s, pv, sp) && intoWall(s, r.gain(), pv) {
+		ks.Doubt = 0
+		ks.Seen = math.Max(ks.Seen, confirmUnits)
+		ks.Reprobes = min(ks.Reprobes+1, 30)
+		ks.Recheck = false
+		return
+	}
 	// A probe that told nothing while the other kind's units were in flight may have had its
 	// answer taken by them (coolers' items eaten as they came by consumers running at an
 	// empty queue): it is repeated at its size, not doubled, and does not end the probing.
@@ -1325,6 +1339,12 @@ func stillAfter(s *State, k Kind, sp, pv float64) bool {
 
 // pinnedAtWall reports whether the metric sits at a known wall with the target beyond it (an
 // empty queue below its target): no drift will lift it off, so waiting for one is time lost.
+// intoWall reports whether an effect g pushes the metric, now at pv, further into a wall it is
+// pressed against.
+func intoWall(s *State, g, pv float64) bool {
+	return (s.WallLo && pv <= s.Lo && g < 0) || (s.WallHi && pv >= s.Hi && g > 0)
+}
+
 func pinnedAtWall(s *State, pv, sp float64) bool {
 	return (s.WallLo && pv <= s.Lo && sp > pv) || (s.WallHi && pv >= s.Hi && sp < pv)
 }

@@ -462,3 +462,25 @@ func TestAUnitNearlyTwiceThePersistentErrorIsLaunched(t *testing.T) {
 		t.Errorf("deadlock from tick %d", r.Mine.DeadlockAt)
 	}
 }
+
+// A re-probe at a wall that the kind is believed to push into is not doubled: it told what the
+// belief predicts. One consumer (6.4 items a tick for 35 ticks) emptied a queue of 87 whose
+// target is 119 items, which only producers, absent here, could reach. From tick 385 the
+// consumers were re-probed 1, 2, 4, ..., 64 and then 119 at a time on the empty queue: 247 units
+// in the run, for nothing.
+func TestAReprobeIntoAWallIsNotDoubled(t *testing.T) {
+	s := mustParse(t, `{"ticks":800,"target":{"type":"constant","value":-119},
+		"plant":{"type":"queue","initial":87,"items_per_run":6.4,"run_lifetime_ticks":35,"lag_ticks":2,"metric_sign":-1},
+		"relay":{"warmer":true,"cooler":false,"lookback":30}}`)
+	r, err := Evaluate(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("units %d (reference %d); IAE %.0f (reference %.0f); deadlock %v", r.Mine.Cost, r.Ref.Cost, r.Mine.IAE, r.Ref.IAE, r.Mine.Deadlock)
+	if r.Mine.Cost > 10 {
+		t.Errorf("%d consumers launched, want <= 10", r.Mine.Cost)
+	}
+	if r.Mine.Deadlock {
+		t.Errorf("deadlock at tick %d", r.Mine.DeadlockAt)
+	}
+}
