@@ -1084,12 +1084,14 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 	// round, not the probe: doubled, consumers of a queue they had emptied, whose target only
 	// producers could reach, were re-probed 1, 2, 4, ..., 64 and then 119 at a time, 246 for
 	// nothing.
-	if r := kindResponse(cfg, s, p.Kind); p.Alone && ks.Recheck && pinnedAtWall(s, pv, sp) && intoWall(s, r.gain(), pv) {
-		ks.Doubt = 0
-		ks.Seen = math.Max(ks.Seen, confirmUnits)
-		ks.Reprobes = min(ks.Reprobes+1, 30)
-		ks.Recheck = false
-		return
+	if p.Alone && ks.Recheck && pinnedAtWall(s, pv, sp) {
+		if r := kindResponse(cfg, s, p.Kind); intoWall(s, r.gain(), pv) {
+			ks.Doubt = 0
+			ks.Seen = math.Max(ks.Seen, confirmUnits)
+			ks.Reprobes = min(ks.Reprobes+1, 30)
+			ks.Recheck = false
+			return
+		}
 	}
 	// A probe that told nothing while the other kind's units were in flight may have had its
 	// answer taken by them (coolers' items eaten as they came by consumers running at an
@@ -1339,14 +1341,14 @@ func stillAfter(s *State, k Kind, sp, pv float64) bool {
 
 // pinnedAtWall reports whether the metric sits at a known wall with the target beyond it (an
 // empty queue below its target): no drift will lift it off, so waiting for one is time lost.
+func pinnedAtWall(s *State, pv, sp float64) bool {
+	return (s.WallLo && pv <= s.Lo && sp > pv) || (s.WallHi && pv >= s.Hi && sp < pv)
+}
+
 // intoWall reports whether an effect g pushes the metric, now at pv, further into a wall it is
 // pressed against.
 func intoWall(s *State, g, pv float64) bool {
 	return (s.WallLo && pv <= s.Lo && g < 0) || (s.WallHi && pv >= s.Hi && g > 0)
-}
-
-func pinnedAtWall(s *State, pv, sp float64) bool {
-	return (s.WallLo && pv <= s.Lo && sp > pv) || (s.WallHi && pv >= s.Hi && sp < pv)
 }
 
 // untried reports whether a kind the controller may launch has never been seen acting.
