@@ -56,6 +56,11 @@ type KindState struct {
 	// Killed: units of this kind seen ended by the other kind (a cooler that kills a running
 	// warmer task) rather than at the end of their life.
 	Killed float64 `json:"killed"`
+	// Spared: ticks on which units of the other kind (coolers) acted while units of this kind
+	// ran and none of them ended: the evidence that the coolers do not kill this kind's tasks
+	// (producers adding items to a queue that consumers drain). Added within version 1: an
+	// older checkpoint decodes it 0 (no such evidence yet).
+	Spared int32 `json:"spared,omitempty"`
 	// Doubt: units of the next probe of this kind, after a probe whose effect was lost in the
 	// metric's own motion (0 = not in doubt: no probe, or its answer was clear).
 	Doubt int32 `json:"doubt,omitempty"`
@@ -364,7 +369,7 @@ func UnmarshalState(b []byte) (State, error) {
 		return State{}, fmt.Errorf("%w: the target's course does not hold together", ErrState)
 	}
 	for _, k := range s.Kinds {
-		if k.PrevPending < 0 || k.PrevRunning < 0 || k.Asked < 0 || k.Doubt < 0 {
+		if k.PrevPending < 0 || k.PrevRunning < 0 || k.Asked < 0 || k.Doubt < 0 || k.Spared < 0 {
 			return State{}, fmt.Errorf("%w: negative counts", ErrState)
 		}
 		if !finite(k.ProbeDev) {

@@ -9,6 +9,10 @@ import (
 // trusted over exploration (and before the first-move caution is lifted).
 const confirmUnits = 3
 
+// spareTicks: ticks of coolers acting while warmers ran and none ended, after which the coolers
+// are taken not to kill warmer tasks (see observe).
+const spareTicks = 3
+
 // targetCurveGain is how fast State.SPCurve follows the change of the target's change.
 const targetCurveGain = 0.5
 
@@ -312,8 +316,18 @@ func observe(cfg *Config, s *State, k Kind, t int64, c KindCounts, cooler flows,
 	// ticks without cooler action, and count as natural ends only those the life explains; the
 	// rest were kills, and their effect belongs to the cooler.
 	killing := k == Warmer && (cfg.CoolerKills || cooler.running > 0 || cooler.starts > 0)
+	// Coolers seen acting on spareTicks ticks while warmers ran, none of which ended, do not
+	// kill them (producers adding items to a queue that consumers drain): the ends that come
+	// while such coolers act are natural. Taken for kills, the first batch of consumers to end
+	// while producers acted was taken out of the history, later ends were matched to starts too
+	// old, and consumers of 36 ticks were learned to live 45: the queue sat 30 items above its
+	// target for 60 ticks.
+	if killing && learn && f.ends == 0 && ks.PrevRunning > 0 {
+		ks.Spared = min(ks.Spared+1, spareTicks)
+	}
+	spared := !cfg.CoolerKills && ks.Spared >= spareTicks
 	_, life := timing(ks)
-	if killing && f.ends > 0 {
+	if killing && f.ends > 0 && !spared {
 		natural := int32(0)
 		if life < Ring {
 			natural = ks.Started[ringAt(t-int64(life))]

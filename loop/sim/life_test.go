@@ -34,3 +34,36 @@ func TestTasksOfAGenerationLongerThan128TicksAreReplacedOnTime(t *testing.T) {
 		}
 	}
 }
+
+// Consumers of a queue whose first batch ended while producers were adding items: the ends were
+// taken for kills by the producers (as a tasks plant's coolers kill running tasks), the newest
+// consumers were taken out of the history, and every later end was matched to a start too old:
+// their life was learned as 45 ticks for 36, the consumers still running were predicted to
+// drain the queue for longer than they did, and the queue sat 30 items above its target for 60
+// ticks (wider seed 882). Producers had acted for 24 ticks while consumers ran and none ended:
+// such coolers do not kill, and the ends are natural.
+func TestConsumersEndingWhileProducersActAreNotTakenForKilled(t *testing.T) {
+	s := mustParse(t, `{"ticks":300,"target":{"type":"constant","value":-136},
+		"plant":{"type":"queue","initial":156,"arrival_per_tick":15.8,"items_per_run":0.8,
+			"run_lifetime_ticks":36,"lag_ticks":1,"metric_sign":-1},
+		"relay":{"warmer":true,"cooler":true,"lookback":30}}`)
+	rows, c, err := runProjectController(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum, worst float64
+	for _, r := range rows[80:] {
+		e := math.Abs(r.PV - r.SP)
+		sum += e
+		worst = math.Max(worst, e)
+	}
+	mean := sum / float64(len(rows)-80)
+	life := c.State().Kinds[loop.Warmer].Life
+	t.Logf("after tick 80: mean error %.2f, worst %.1f; consumers' life learned %.2f (true 36)", mean, worst, life)
+	if math.Abs(life-36) > 0.5 {
+		t.Errorf("consumers' life learned as %.2f ticks, want 36", life)
+	}
+	if mean > 2 {
+		t.Errorf("mean error after tick 80 %.2f items, want at most 2 (the queue held at its target)", mean)
+	}
+}
