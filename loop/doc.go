@@ -110,7 +110,10 @@
 //     such as a task that asks an API to scale an app by one, just after its end, once the
 //     model is sure of that end effect). The kind that moves the metric the right way
 //     most per unit is asked for round(gap / per-unit effect) units, bounded by MaxPerTick and
-//     by MaxInFlight minus what is in flight. Inside the Tolerance band it does nothing.
+//     by MaxInFlight minus what is in flight. Inside the Tolerance band it does nothing; a gap
+//     under 1e-4 of the controller's units is a rounding of the prediction, not a gap (taken for
+//     one, it made a kind act for no units while the other kind's units were due: a queue rose
+//     86 items above its target every 25 ticks).
 //     The target in that gap is where a moving target will be when a unit launched now starts
 //     to act (the kind's lag ahead), by its recent course: its last change and how that
 //     change has been changing, looking no further ahead than the ticks it has moved smoothly

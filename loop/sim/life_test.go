@@ -67,3 +67,35 @@ func TestConsumersEndingWhileProducersActAreNotTakenForKilled(t *testing.T) {
 		t.Errorf("mean error after tick 80 %.2f items, want at most 2 (the queue held at its target)", mean)
 	}
 }
+
+// Consumers that act 13 ticks after their launch, for one tick, a tenth of an item each, against
+// an arrival of 7.2 items a tick: 72 must be launched every tick. With the queue on its target,
+// the producers' prediction one tick ahead (their lag before any is seen) found it on target but
+// for a rounding of 7e-6, and that made the producers the kind to act, for no units: the
+// consumers were not launched for 12 ticks at a time, and the queue rose 86 items above its
+// target every 25 ticks (wider seed 810). A gap that small is no gap.
+func TestARoundingGapDoesNotHoldBackDueUnits(t *testing.T) {
+	s := mustParse(t, `{"ticks":300,"target":{"type":"constant","value":-172},
+		"plant":{"type":"queue","initial":478,"arrival_per_tick":7.2,"items_per_run":0.1,
+			"run_lifetime_ticks":1,"lag_ticks":13,"metric_sign":-1},
+		"relay":{"warmer":true,"cooler":true,"lookback":300}}`)
+	rows, _ := runMine(t, s)
+	var sum, worst float64
+	idle, longest := 0, 0
+	for _, r := range rows[80:] {
+		e := math.Abs(r.PV - r.SP)
+		sum += e
+		worst = math.Max(worst, e)
+		if r.Requested == 0 {
+			idle++
+			longest = max(longest, idle)
+		} else {
+			idle = 0
+		}
+	}
+	mean := sum / float64(len(rows)-80)
+	t.Logf("after tick 80: mean error %.2f, worst %.1f, longest run of ticks with nothing launched %d", mean, worst, longest)
+	if mean > 1 || worst > 10 {
+		t.Errorf("after tick 80 the queue was %.1f items off its target on average and %.1f at worst, want at most 1 and 10", mean, worst)
+	}
+}
