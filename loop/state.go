@@ -58,8 +58,9 @@ type KindState struct {
 	Killed float64 `json:"killed"`
 	// Spared: ticks on which units of the other kind (coolers) acted while units of this kind
 	// ran and none of them ended: the evidence that the coolers do not kill this kind's tasks
-	// (producers adding items to a queue that consumers drain). Added within version 1: an
-	// older checkpoint decodes it 0 (no such evidence yet).
+	// (producers adding items to a queue that consumers drain); counted up to spareTicks, from
+	// which such ends are natural. Added within version 1: an older checkpoint decodes it 0 (no
+	// such evidence yet).
 	Spared int32 `json:"spared,omitempty"`
 	// Doubt: units of the next probe of this kind, after a probe whose effect was lost in the
 	// metric's own motion (0 = not in doubt: no probe, or its answer was clear).
