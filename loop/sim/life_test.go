@@ -51,13 +51,7 @@ func TestConsumersEndingWhileProducersActAreNotTakenForKilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sum, worst float64
-	for _, r := range rows[80:] {
-		e := math.Abs(r.PV - r.SP)
-		sum += e
-		worst = math.Max(worst, e)
-	}
-	mean := sum / float64(len(rows)-80)
+	mean, worst := offTarget(rows[80:])
 	life := c.State().Kinds[loop.Warmer].Life
 	t.Logf("after tick 80: mean error %.2f, worst %.1f; consumers' life learned %.2f (true 36)", mean, worst, life)
 	if math.Abs(life-36) > 0.5 {
@@ -80,12 +74,9 @@ func TestARoundingGapDoesNotHoldBackDueUnits(t *testing.T) {
 			"run_lifetime_ticks":1,"lag_ticks":13,"metric_sign":-1},
 		"relay":{"warmer":true,"cooler":true,"lookback":300}}`)
 	rows, _ := runMine(t, s)
-	var sum, worst float64
+	mean, worst := offTarget(rows[80:])
 	idle, longest := 0, 0
 	for _, r := range rows[80:] {
-		e := math.Abs(r.PV - r.SP)
-		sum += e
-		worst = math.Max(worst, e)
 		if r.Requested == 0 {
 			idle++
 			longest = max(longest, idle)
@@ -93,9 +84,19 @@ func TestARoundingGapDoesNotHoldBackDueUnits(t *testing.T) {
 			idle = 0
 		}
 	}
-	mean := sum / float64(len(rows)-80)
 	t.Logf("after tick 80: mean error %.2f, worst %.1f, longest run of ticks with nothing launched %d", mean, worst, longest)
 	if mean > 1 || worst > 10 {
 		t.Errorf("after tick 80 the queue was %.1f items off its target on average and %.1f at worst, want at most 1 and 10", mean, worst)
 	}
+}
+
+// offTarget returns the mean and the largest |PV - SP| over rows.
+func offTarget(rows []Row) (mean, worst float64) {
+	var sum float64
+	for _, r := range rows {
+		e := math.Abs(r.PV - r.SP)
+		sum += e
+		worst = math.Max(worst, e)
+	}
+	return sum / float64(len(rows)), worst
 }
