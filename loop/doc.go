@@ -118,7 +118,10 @@
 //     to act (the kind's lag ahead), by its recent course: its last change and how that
 //     change has been changing, looking no further ahead than the ticks it has moved smoothly
 //     (each change the same way as the one before and within a factor of 2 of it) and leading
-//     it by no more than it moved in them. A target that steps (a square wave, a schedule) is
+//     it by no more than it moved in them; half as far ahead while the course is slowing (its
+//     change shrinking: a sine past its midline will turn, and led as far as it had run, kills
+//     of tasks that act 29 ticks after their launch were aimed 16 below a sine's trough and
+//     could not be undone). A target that steps (a square wave, a schedule) is
 //     aimed at where it is; one read with noise of -2..2 is led by 0.12 on average and 4 at
 //     most. Aimed at where it was, tasks that start 8 ticks after their launch trailed a sine
 //     target by 4.0 on average (now 0.4), and consumers of a queue that start 6 ticks after

@@ -349,6 +349,36 @@ func TestAMovingTargetIsMetWhereItWillBe(t *testing.T) {
 	}
 }
 
+// A target whose course is slowing (a sine past its midline) is led only half as far as it has
+// moved smoothly: it is about to turn. Led as far, kills of tasks that take 29 ticks to act
+// were aimed 16 below the trough of a sine of period 63; with no warmer to start tasks again,
+// the count fell to 12 for a target of 29 to 75 (wider seed 52: IAE 26080 for a limit of
+// 21290; now about 20300, the count never below 21).
+func TestKillsAreNotLedPastASlowingTargetsTurn(t *testing.T) {
+	s := mustParse(t, `{"plant":{"initial":77,"lag_ticks":29,"task_duration_ticks":82,"type":"tasks"},
+		"relay":{"cooler":true,"lookback":1000,"ramp":1,"warmer":false},"supply":{"max_units_per_tick":58,"starved":[[296,337]]},
+		"target":{"amp":23,"mean":52,"period":63,"type":"sine"},"ticks":700}`)
+	r, err := Evaluate(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := Run(s, Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lowest := math.Inf(1)
+	for _, row := range rows {
+		lowest = math.Min(lowest, row.PV)
+	}
+	t.Logf("IAE %.0f (limit %.0f), cost %d, lowest count %v (the target's lowest 29)", r.Mine.IAE, r.IAELimit, r.Mine.Cost, lowest)
+	if len(r.Failed) > 0 {
+		t.Errorf("missed %v", r.Failed)
+	}
+	if lowest < 19 {
+		t.Errorf("tasks killed down to %v for a target never below 29", lowest)
+	}
+}
+
 // After a starved window the controller judges new units further ahead (careReach times
 // Coincidence: 30 ticks at the default 20). Judged at 20 ticks, consumers that live 28 or 24
 // ticks were asked for enough to close the window's gap by then, and the ones still running
