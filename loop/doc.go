@@ -218,7 +218,11 @@
 // unless its departure doubled with its units (per unit within 0.6-1.6 of the last doubled
 // probe's, the same way, out of the noise and twice Tolerance, in a probe of 8 units or more): a
 // growing drift does not follow the probe's size, units do, so such a departure is the probe's
-// answer however small next to the drift. With the drift carrying the metric toward the target,
+// answer however small next to the drift; so is a departure made in one jump (half of it or more
+// in a single tick, the same way, out of the noise): a growing drift departs a little more each
+// tick, units starting or ending at once (producers of 24 items each, doubled 1, 2, 4, 8 in each
+// of three rounds at a queue their steady arrivals took away from its target: 45 for nothing,
+// now 3). With the drift carrying the metric toward the target,
 // the units did it: settled. A probe that stood out, acting alone (the other kind had nothing in
 // flight), settles the kind as seen working (either way): it is not probed again as a kind never
 // seen, only by the re-probe against a deadlock. The noise it is judged against is learned outside

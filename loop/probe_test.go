@@ -15,14 +15,19 @@ func TestProbeAwayWhileErrorGrew(t *testing.T) {
 		startPV   float64 // metric when the probe was launched
 		base      float64 // drift per tick before the probe
 		endPV     float64 // metric when its units have ended
+		last      float64 // the departure a tick before (Probe.Last)
+		jump      float64 // its largest change in a tick until then (Probe.Jump)
 		wantDoubt int32
 	}{
 		// Queue 13 below its target 20, filling by 1 a tick; 2 consumers drained it to 3.
-		{"drift toward the target: settled", 20, 13, 1, 3, 0},
-		// Queue 40 above its target 20, arrivals rising by 1 a tick; it rose to 52 (more than
-		// the drift alone would have taken it): the units may have helped against a growing
-		// arrival; the next probe is twice as large.
-		{"drift away from the target: doubled", 20, 40, 1, 52, 4},
+		{"drift toward the target: settled", 20, 13, 1, 3, -10, -3, 0},
+		// Queue 40 above its target 20, arrivals rising by 1 a tick; it rose to 52, 7 more
+		// than the drift alone would have taken it, a little more each tick: the units may have
+		// helped against a growing arrival; the next probe is twice as large.
+		{"drift away from the target: doubled", 20, 40, 1, 52, 5, 2, 4},
+		// The same 7, all in the last tick: units starting (producers adding their items),
+		// not a drift that grew; the answer is settled.
+		{"drift away, the departure in one jump: settled", 20, 40, 1, 52, 0, 0, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -30,7 +35,8 @@ func TestProbeAwayWhileErrorGrew(t *testing.T) {
 			s := NewState()
 			s.Tick = 10
 			s.Noise = 0.1
-			s.Probe = Probe{Active: true, Kind: Warmer, Units: 2, Tick: 5, PV: tc.startPV, Base: tc.base, Alone: true}
+			s.Probe = Probe{Active: true, Kind: Warmer, Units: 2, Tick: 5, PV: tc.startPV, Base: tc.base, Alone: true,
+				Dev: tc.last, Last: tc.last, Jump: tc.jump}
 			f := [2]flows{} // the probe's units have all ended
 			trackProbe(&cfg, &s, &f, tc.endPV, tc.sp)
 			if s.Probe.Active {
@@ -179,7 +185,9 @@ func TestADepartureThatGrowsWithTheProbeIsTheProbes(t *testing.T) {
 			s := NewState()
 			s.Tick = 20
 			s.Kinds[Cooler].ProbeDev = tc.prevDev
-			s.Probe = Probe{Active: true, Kind: Cooler, Units: 256, Tick: 4, PV: -1280, Base: -20, Alone: true}
+			// The departure grew a little each tick (-96 a tick before the last, by 12 at most).
+			s.Probe = Probe{Active: true, Kind: Cooler, Units: 256, Tick: 4, PV: -1280, Base: -20, Alone: true,
+				Dev: -96, Last: -96, Jump: -12}
 			f := [2]flows{}
 			trackProbe(&cfg, &s, &f, tc.endPV, -44)
 			if got := s.Kinds[Cooler].Doubt; got != tc.wantDoubt {

@@ -126,6 +126,11 @@ type Probe struct {
 	// Capped: the cluster granted fewer units than the probe asked for (Units is what it
 	// granted). Added within version 1: an older checkpoint decodes it false.
 	Capped bool `json:"capped,omitempty"`
+	// Last: the departure (as Dev, signed) on the last tick; Jump: its largest change from one
+	// tick to the next, signed. A departure made in one jump is units starting, not a drift
+	// that grew. Added within version 1: an older checkpoint decodes them 0.
+	Last float64 `json:"last,omitempty"`
+	Jump float64 `json:"jump,omitempty"`
 }
 
 // State is everything the controller remembers between ticks: a fixed-size value (no slices,
@@ -283,6 +288,8 @@ func (s *State) inUnits(k float64) State {
 	m.Probe.PV *= k
 	m.Probe.Base *= k
 	m.Probe.Dev *= k
+	m.Probe.Last *= k
+	m.Probe.Jump *= k
 	for i := range m.Kinds {
 		m.Kinds[i].ProbeDev *= k
 	}
@@ -360,7 +367,8 @@ func UnmarshalState(b []byte) (State, error) {
 			}
 		}
 	}
-	if !finite(s.Noise) || s.Noise < 0 || s.Probe.Kind != Warmer && s.Probe.Kind != Cooler || !finite(s.Probe.PV) || !finite(s.Probe.Base) || !finite(s.Probe.Dev) {
+	if !finite(s.Noise) || s.Noise < 0 || s.Probe.Kind != Warmer && s.Probe.Kind != Cooler || !finite(s.Probe.PV) || !finite(s.Probe.Base) || !finite(s.Probe.Dev) ||
+		!finite(s.Probe.Last) || !finite(s.Probe.Jump) {
 		return State{}, fmt.Errorf("%w: probe does not hold together", ErrState)
 	}
 	if !finite(s.CareGap) || s.StarvedAt < 0 {

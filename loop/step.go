@@ -1024,9 +1024,14 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 	if o := f[Cooler-p.Kind]; o.pending+o.running > 0 {
 		p.Alone = false
 	}
-	if dev := pv - p.PV - p.Base*float64(n); math.Abs(dev) > math.Abs(p.Dev) {
+	dev := pv - p.PV - p.Base*float64(n)
+	if math.Abs(dev) > math.Abs(p.Dev) {
 		p.Dev, p.At = dev, int32(n)
 	}
+	if jump := dev - p.Last; math.Abs(jump) > math.Abs(p.Jump) {
+		p.Jump = jump
+	}
+	p.Last = dev
 	k := f[p.Kind]
 	// A probe is judged by the units the cluster granted (counted the tick after the ask), not
 	// by those asked for; one the cluster granted in part is as large as the cluster allows.
@@ -1085,7 +1090,14 @@ func trackProbe(cfg *Config, s *State, f *[2]flows, pv, sp float64) {
 	// Producers at a queue that its arrivals filled faster than anything drained were doubled
 	// to 1000 a probe, each probe clearly adding its items, again after every re-probe (9502
 	// producers for nothing in one run, the queue driven further from its target).
-	confound := away && grew && driftAway && p.Units < limit
+	// A departure made in one jump (half of it or more in a single tick, the same way, out of
+	// the noise) is units starting or ending, not a drift that grew: that departs a little more
+	// each tick. Producers of 24 items each, at a queue above its target filled by a steady 6.3
+	// items a tick, each made a clear step of 24 items, and were still doubled 1, 2, 4, 8 in
+	// each of three re-probing rounds (45 units: the queue 1080 items further from its target).
+	stepped := math.Signbit(p.Jump) == math.Signbit(p.Dev) && math.Abs(p.Jump) >= 0.5*math.Abs(p.Dev) &&
+		math.Abs(p.Jump) >= max(clearMove, 3*math.Sqrt(s.Noise), 2*cfg.Tolerance)
+	confound := away && grew && driftAway && !stepped && p.Units < limit
 	if p.Units >= 8 && ks.ProbeDev != 0 && math.Signbit(ks.ProbeDev) == math.Signbit(p.Dev) &&
 		math.Abs(p.Dev) >= max(2*cfg.Tolerance, clearMove, 3*math.Sqrt(s.Noise*n0)) {
 		if r := p.Dev / float64(p.Units) / ks.ProbeDev; r > 0.6 && r < 1.6 {
