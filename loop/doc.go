@@ -68,10 +68,11 @@
 //     not at one with the target beyond it (no wall, or a target out of reach: clipped there,
 //     the units in flight toward the target went uncounted and more were launched each tick).
 //     A new extreme reached clearly short of what the units pushing toward it were expected
-//     to do may be a wall; before the next metric tells, the kind that pulls the metric back
-//     is not launched against a prediction past it (a queue's drain predicted past empty drew
-//     hundreds of producers in the tick it emptied), while the kind pushing toward it is
-//     judged as before.
+//     to do may be a wall, and so may the last extreme when the metric stays exactly on it
+//     while units were expected to push it further; before the next metric tells, the kind
+//     that pulls the metric back is not launched against a prediction past it (a queue's
+//     drain predicted past empty drew hundreds of producers in the tick it emptied, or in the
+//     next one), while the kind pushing toward it is judged as before.
 //     A unit that would start against a wall it pushes toward, with the target on the other
 //     side (a consumer started on a queue predicted to be still empty when it starts), would
 //     drain nothing for part of its life: it is launched later, once the metric is predicted

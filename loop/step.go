@@ -199,12 +199,18 @@ func step(cfg *Config, s *State, in Input) Decision {
 		// A new extreme reached clearly short of what the units pushing toward it were
 		// expected to do (by a quarter, the test learnModel applies a tick later, once the
 		// next metric tells) may be a wall: this tick's decision takes it for one (decide).
+		// So may the last extreme, the metric staying exactly on it while units were expected
+		// to push it further: 129 consumers, the first of a batch of 1000 started 27 ticks
+		// after their launch, emptied a queue at once and took it for a big effect; at the
+		// next tick, the queue still empty, the 806 pending were predicted to drain it some
+		// 500 items past empty, and 265 producers of 18.7 items each were launched against
+		// that (the queue rose to 5014 items for a target of 5; wider seed 1401).
 		if acting {
 			y0 := yhat - s.Drift // the model's own expectation, as learnModel tests it
 			short := 0.25 * math.Abs(y0)
 			units := y0 - s.Theta[pDrift] // what the units were expected to do
-			maybeHi = h.NewHi && !s.WallHi && units > 0 && y0 > h.Y+short
-			maybeLo = h.NewLo && !s.WallLo && units < 0 && y0 < h.Y-short
+			maybeHi = (h.NewHi || h.AtHi) && !s.WallHi && units > 0 && y0 > h.Y+short
+			maybeLo = (h.NewLo || h.AtLo) && !s.WallLo && units < 0 && y0 < h.Y-short
 		}
 	}
 	if pvOK {

@@ -52,6 +52,17 @@ func TestNoFlood(t *testing.T) {
 			scenario: `{"ticks":450,"target":{"type":"steps","steps":[[0,38],[47,37],[198,48],[337,64]]},
 				"plant":{"type":"tasks","initial":11,"task_duration_ticks":13,"lag_ticks":15},
 				"relay":{"warmer":true,"cooler":true,"lookback":1000}}`},
+		// Consumers started 27 ticks after their launch, the first 129 of a batch of 1000,
+		// emptied a queue in their first tick and were taken for a big effect. In the next
+		// tick, the queue still empty, the 806 pending were predicted to drain it some 500
+		// items past empty, and 265 producers of 18.7 items each were launched against that:
+		// the queue rose to 5014 items for a target of 5, and 572 consumers followed. The
+		// metric staying on its last extreme while units were expected to push it further is
+		// taken for a possible wall too (wider seed 1401).
+		{name: "producers against a drain predicted past an emptied queue, a tick later", to: 100, most: 150, highest: 2500,
+			scenario: `{"plant":{"arrival_per_tick":29.1,"initial":233,"items_per_run":18.7,"lag_ticks":27,"metric_offset":0,"metric_sign":-1,"run_lifetime_ticks":1,"type":"queue"},
+				"relay":{"cooler":true,"lookback":300,"ramp":1,"warmer":true},"supply":{"starved":[[104,174]]},
+				"target":{"amp":2,"mean":-6,"period":352,"type":"sine"},"ticks":700}`},
 		// A consumer that lives one tick starts, runs and ends within two ticks: from its
 		// first unit the model cannot tell those effects apart, and a split that left it at a
 		// two-thousandth of an item had 1000 consumers launched in each of two ticks (and 1000
