@@ -201,7 +201,7 @@ func step(cfg *Config, s *State, in Input) Decision {
 		// next metric tells) may be a wall: this tick's decision takes it for one (decide).
 		// So may the last extreme, the metric staying exactly on it while units were expected
 		// to push it further: 129 consumers, the first of a batch of 1000 started 27 ticks
-		// after their launch, emptied a queue at once and took it for a big effect; at the
+		// after their launch, emptied a queue at once and were learned as a big effect; at the
 		// next tick, the queue still empty, the 806 pending were predicted to drain it some
 		// 500 items past empty, and 265 producers of 18.7 items each were launched against
 		// that (the queue rose to 5014 items for a target of 5; wider seed 1401).
@@ -927,7 +927,8 @@ func followTarget(s *State, sp float64) {
 // past its midline, on its way to a trough) is looked ahead only half the ticks it has moved
 // smoothly: it will turn, and its bend, learned smoothed, says so late. Looked ahead as far as
 // it had run, tasks killed with a lag of 29 were aimed 16 below the trough of a sine of period
-// 63, and with no warmer to undo the kills the count stayed there (wider seed 52).
+// 63, and with no warmer to undo the kills the count fell to 12 for a target of 29 to 75
+// (wider seed 52).
 func targetAhead(s *State, sp float64, lag int) float64 {
 	run := s.SPRun
 	if s.SPCurve*s.SPStep < 0 {
