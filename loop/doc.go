@@ -265,12 +265,13 @@
 // model; an operator whose first readings mislead (a fraction that will grow past 1, a
 // startup reading of 0.2 for a rate of thousands) sets it instead (metric-scale). Counts are
 // not read as fractions (a task count of 0 for a target of 2 stays in tasks; taken from below
-// 3, 200 tasks were started for it). A metric read in thousands of the units it was tuned in
-// is then controlled as in those units when its readings there are between 30 and 300, and
-// as a plant ten times larger or smaller otherwise (the controller's rules are not exact
-// under that; 434 of the 504 generated queue plants of seeds 5001-6000 meet every target read
-// in thousands or thousandths, 443 in their own units, 389 in hundredths, whose readings of 1
-// to 3 stay unscaled). The probe and persistent-error thresholds are never more than one metric
+// 3, 200 tasks were started for it), but a first reading below 3 that is not a whole number
+// is no count, and is scaled as one below 1 is. A metric read in thousands of the units it
+// was tuned in is then controlled as in those units when its readings there are between 30
+// and 300, and as a plant ten times larger or smaller otherwise (the controller's rules are
+// not exact under that; of the 504 generated queue plants of seeds 5001-6000, 448 meet every
+// target in their own units, 440 read in thousands, 439 in thousandths and 439 in hundredths;
+// 396 in hundredths while readings of 1 to 3 stayed unscaled whole or not). The probe and persistent-error thresholds are never more than one metric
 // unit, whatever the scale: a queue of 55 items read with an offset of 974 is scaled by ten,
 // and an error of 1 to 10 items was left for ever, where the same queue read without the offset
 // was held to its target.

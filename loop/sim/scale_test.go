@@ -49,10 +49,12 @@ func inUnits(raw []byte, f float64) (out []byte, ok bool, err error) {
 // A user's metric may be read in any unit: a queue in items or in thousands of items, a
 // utilisation as a fraction. The controller must hold it as well in each: every queue scenario
 // in testdata that meets its targets in its own units, read there between 30 and 300, meets
-// them read in thousands and in thousandths, its IAE within 1% of the factor times its own. Without the metric's scale, rules that take one metric
-// unit as its scale misjudged both (a first batch sized at one metric unit a unit drained a
-// queue read in thousandths in one tick, and a persistent error of less than 1 never drew a
-// unit).
+// them read in thousands, thousandths and hundredths, its IAE within 3% of the factor times
+// its own (the readings differ in their last bits: a decision may part at a threshold).
+// Without the metric's scale, rules that take one metric unit as its scale misjudged them (a
+// first batch sized at one metric unit a unit drained a queue read in thousandths in one
+// tick, and a persistent error of less than 1 never drew a unit). Read in hundredths, readings
+// of 1 to 3 were left unscaled as counts are: queue_const (IAE 240) had 820 and missed.
 func TestAMetricReadInOtherUnitsIsHeldAlike(t *testing.T) {
 	files, err := ScenarioFiles([]string{"testdata/scenarios"})
 	if err != nil {
@@ -68,20 +70,20 @@ func TestAMetricReadInOtherUnitsIsHeldAlike(t *testing.T) {
 			continue
 		}
 		base, own := evaluateWithRows(t, mustParse(t, string(raw)))
-		// Readings in [30, 300) in its own units are read in thousands and thousandths as in
-		// its own units (State.Scale 1000 and 0.001). Others land in another decade (14 in
+		// Readings in [30, 300) in its own units are read in thousands, thousandths and
+		// hundredths as in its own units (State.Scale 1000, 0.001, 0.01). Others land in another decade (14 in
 		// thousands reads as 140 in hundreds): that is a different plant to the controller.
 		if m := math.Max(math.Abs(own[0].PV), math.Abs(own[0].SP)); !base.Pass() || m < 30 || m >= 300 {
 			continue
 		}
 		queues++
-		for _, f := range []float64{1000, 0.001} {
+		for _, f := range []float64{1000, 0.001, 0.01} {
 			t.Run(fmt.Sprintf("%s x%g", filepath.Base(file), f), func(t *testing.T) {
 				got, err := inOtherUnits(base, raw, f)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !got.Pass() || math.Abs(got.Mine.IAE-base.Mine.IAE) > 0.01*base.Mine.IAE {
+				if !got.Pass() || math.Abs(got.Mine.IAE-base.Mine.IAE) > 0.03*base.Mine.IAE {
 					t.Errorf("missed %v: IAE %.0f in its own units (limit %.0f), cost %d (limit %.0f); read in its own units IAE %.0f, cost %d",
 						got.Failed, got.Mine.IAE, base.IAELimit, got.Mine.Cost, base.CostLimit, base.Mine.IAE, base.Mine.Cost)
 				}
