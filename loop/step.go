@@ -752,7 +752,7 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 		// launched 953 and then 1000 a tick (at most 29 a tick without the jitter). A kind that
 		// has been seen moving the metric often may still have that small an effect (consumers
 		// of a hundredth of an item on a queue of 20: 50 a tick hold it against its arrivals).
-		// Below 10 (a count of 2 tasks, a fraction read from 1 to 3, left unscaled) a unit's
+		// Below 10 (a fraction read from 3 to 10 is left unscaled, see metricScale) a unit's
 		// effect is often that small.
 		ks := &s.Kinds[best.kind]
 		against := (best.kind == Warmer) != (best.gain > 0)
