@@ -271,10 +271,10 @@
 // and 300, and as a plant ten times larger or smaller otherwise (the controller's rules are
 // not exact under that; of the 504 generated queue plants of seeds 5001-6000, 448 meet every
 // target in their own units, 440 read in thousands, 439 in thousandths and 439 in hundredths;
-// 396 in hundredths while readings of 1 to 3 stayed unscaled whole or not). The probe and persistent-error thresholds are never more than one metric
-// unit, whatever the scale: a queue of 55 items read with an offset of 974 is scaled by ten,
-// and an error of 1 to 10 items was left for ever, where the same queue read without the offset
-// was held to its target.
+// 396 in hundredths while readings of 1 to 3 stayed unscaled whole or not). The probe and
+// persistent-error thresholds are never more than one metric unit, whatever the scale: a queue
+// of 55 items read with an offset of 974 is scaled by ten, and an error of 1 to 10 items was
+// left for ever, where the same queue read without the offset was held to its target.
 //
 // # Tunables and defaults (flag names; a scenario's "controller" object uses them too)
 //

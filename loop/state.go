@@ -143,8 +143,8 @@ type State struct {
 	// each and times its tasks wrong for a while, rather than refusing the state.
 	Ring int `json:"ring,omitempty"`
 	// Scale is how many metric units one unit of the controller's own is (metricScale: 1 for
-	// readings from 1 to 300, below 3 only whole ones; else a power of ten); 0 until the first metric and target that
-	// are not both zero. Every metric quantity below (the model, the noise, the extremes,
+	// readings from 1 to 300, below 3 only whole ones; else a power of ten); 0 until the first
+	// metric and target that are not both zero. Every metric quantity below (the model, the noise, the extremes,
 	// the probe's metrics) is in the controller's own units: the metric divided by Scale.
 	// The serialised form holds metric units (MarshalState), as it did before Scale: a binary
 	// that predates it reads a newer checkpoint right (at its scale of 1), and a checkpoint

@@ -71,8 +71,9 @@ func TestAMetricReadInOtherUnitsIsHeldAlike(t *testing.T) {
 		}
 		base, own := evaluateWithRows(t, mustParse(t, string(raw)))
 		// Readings in [30, 300) in its own units are read in thousands, thousandths and
-		// hundredths as in its own units (State.Scale 1000, 0.001, 0.01). Others land in another decade (14 in
-		// thousands reads as 140 in hundreds): that is a different plant to the controller.
+		// hundredths as in its own units (State.Scale 1000, 0.001, 0.01). Others land in
+		// another decade (14 in thousands reads as 140 in hundreds): that is a different plant
+		// to the controller.
 		if m := math.Max(math.Abs(own[0].PV), math.Abs(own[0].SP)); !base.Pass() || m < 30 || m >= 300 {
 			continue
 		}
