@@ -49,8 +49,9 @@ func inUnits(raw []byte, f float64) (out []byte, ok bool, err error) {
 // A user's metric may be read in any unit: a queue in items or in thousands of items, a
 // utilisation as a fraction. The controller must hold it as well in each: every queue scenario
 // in testdata that meets its targets in its own units, read there between 30 and 300, meets
-// them read in thousands, thousandths and hundredths, its IAE within 3% of the factor times
-// its own (the readings differ in their last bits: a decision may part at a threshold).
+// them read in thousands, thousandths and hundredths, its IAE within 1% of the factor times
+// its own (3% in hundredths, where random_16 has 1436 for its own 1473: the readings differ
+// in their last bits, and a decision may part at a threshold).
 // Without the metric's scale, rules that take one metric unit as its scale misjudged them (a
 // first batch sized at one metric unit a unit drained a queue read in thousandths in one
 // tick, and a persistent error of less than 1 never drew a unit). Read in hundredths, readings
@@ -78,13 +79,14 @@ func TestAMetricReadInOtherUnitsIsHeldAlike(t *testing.T) {
 			continue
 		}
 		queues++
-		for _, f := range []float64{1000, 0.001, 0.01} {
+		for _, u := range []struct{ f, within float64 }{{1000, 0.01}, {0.001, 0.01}, {0.01, 0.03}} {
+			f, within := u.f, u.within
 			t.Run(fmt.Sprintf("%s x%g", filepath.Base(file), f), func(t *testing.T) {
 				got, err := inOtherUnits(base, raw, f)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !got.Pass() || math.Abs(got.Mine.IAE-base.Mine.IAE) > 0.03*base.Mine.IAE {
+				if !got.Pass() || math.Abs(got.Mine.IAE-base.Mine.IAE) > within*base.Mine.IAE {
 					t.Errorf("missed %v: IAE %.0f in its own units (limit %.0f), cost %d (limit %.0f); read in its own units IAE %.0f, cost %d",
 						got.Failed, got.Mine.IAE, base.IAELimit, got.Mine.Cost, base.CostLimit, base.Mine.IAE, base.Mine.Cost)
 				}
