@@ -194,7 +194,10 @@
 // move the metric off a wall toward the target (its learned effect pointing off the wall; not
 // a kind holding the metric there) have run for a whole lag and life while the
 // metric stayed pinned, that kind's effects are forgotten (zero, held loosely) and it is probed
-// afresh, one unit at a time as below.
+// afresh, one unit at a time as below. Ticks that the model explains (the metric moved as
+// predicted, within twice its noise) while that kind acts alone do not count: its units are
+// holding the metric against a drift that would carry it further (consumers at the cluster's
+// most draining exactly what arrives), and the extreme was no wall.
 //
 // How a probe is judged: while its units are in flight, the metric's motion is learned against the
 // drift seen just before the probe (held, not learned, for those ticks), so a unit whose effect is

@@ -990,11 +990,23 @@ func idleAtWall(s *State, r *response, g, sp float64, free *[Ring]float64) bool 
 // wall is watched: a kind chosen for the other way is holding the metric there (tasks started
 // to replace those ending, with the metric at its highest value ever, taken for a wall, and
 // the target just under it), and dropping its model had 1000 tasks launched in one tick.
+// Nor does a tick count that the model explains (the metric moved as predicted, within twice
+// its noise) while this kind acts alone: its units are doing what the model says, holding the
+// metric against a drift that would carry it further, and the extreme was no wall (a queue
+// taken for empty when its consumers, at the cluster's most, began to drain exactly what
+// arrived). Dropped there, the consumers were stopped for 8 ticks at a time and the queue
+// grew by 48 items each time, to 1158 for a target of 50. With the other kind in flight the
+// tick counts as before: producers launched at an empty queue whose items running consumers
+// took at once were still added, 15 a tick, until the consumers ended and the queue rose to
+// 174 items for a target of 30; counted, they were stopped after a lag and life.
 func futile(cfg *Config, s *State, f *[2]flows, k Kind, gain, pv, sp float64) bool {
 	ks := &s.Kinds[k]
 	pinned := pinnedAtWall(s, pv, sp) && gain != 0 && math.Signbit(gain) == math.Signbit(sp-pv)
 	if !pinned || f[k].running == 0 {
 		ks.Futile = 0
+		return false
+	}
+	if o := f[Cooler-k]; o.pending+o.running == 0 && explained(s) {
 		return false
 	}
 	ks.Futile++
@@ -1018,6 +1030,13 @@ func futile(cfg *Config, s *State, f *[2]flows, k Kind, gain, pv, sp float64) bo
 	}
 	ks.Futile, ks.Doubt, ks.Reprobes, ks.Recheck = 0, 1, 0, false
 	return true
+}
+
+// explained reports whether the metric's last movement (the held sample) was what the model
+// predicts for it, within twice the metric's unexplained noise.
+func explained(s *State) bool {
+	h := &s.Held
+	return h.OK && math.Abs(h.Y-(dot(&s.Theta, &h.X)+s.Drift)) <= 2*math.Sqrt(s.Noise)
 }
 
 // trackProbe follows a probe under way: how far the metric has departed from where the drift

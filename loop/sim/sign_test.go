@@ -324,6 +324,29 @@ func TestAProbeThatHoldsARisingMetricFlatIsNoWall(t *testing.T) {
 	}
 }
 
+// TestConsumersThatJustHoldTheArrivalsAreKeptOn: a queue fills by 6 items a tick and the
+// cluster grants at most 12 consumers a tick, each draining half an item 7 ticks after its
+// launch: at the cluster's most they drain exactly what arrives, so once the queue is past its
+// target of 50 it can only be held, never brought back. The queue stopping at its highest
+// reading with the consumers running is what the model predicts, not a wall they fail to
+// lift it from: taken for one, the consumers were dropped for 8 ticks at a time and the queue
+// grew to 1158 items.
+func TestConsumersThatJustHoldTheArrivalsAreKeptOn(t *testing.T) {
+	s := mustParse(t, `{"ticks":600,"target":{"type":"constant","value":-50},
+		"plant":{"type":"queue","initial":18,"arrival_per_tick":6,"items_per_run":0.5,"run_lifetime_ticks":1,"lag_ticks":7},
+		"supply":{"max_units_per_tick":12},"relay":{"warmer":true,"cooler":false}}`)
+	rows, f := runMine(t, s)
+	most := 0.0
+	for _, r := range rows {
+		most = math.Max(most, r.State)
+	}
+	last := rows[len(rows)-1]
+	t.Logf("IAE %.0f, cost %d, queue at most %.0f, at the end %.0f", f.IAE, f.Cost, most, last.State)
+	if most > 150 || last.State > 150 {
+		t.Errorf("the queue rose to %.0f items and ends at %.0f; want at most 150", most, last.State)
+	}
+}
+
 // TestACoarseUnitIsStillTriedRatherThanADeadlock: a queue with no arrivals sits 9 items above
 // its target and the only move that lowers it is a consumer that drains 25 items. Leaving the
 // error for ever is a deadlock (FORMAT.md: 50 ticks off target with nothing executed); a rule
