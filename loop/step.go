@@ -992,13 +992,13 @@ func idleAtWall(s *State, r *response, g, sp float64, free *[Ring]float64) bool 
 // the target just under it), and dropping its model had 1000 tasks launched in one tick.
 // Nor does a tick count that the model explains (the metric moved as predicted, within twice
 // its noise) while this kind acts alone: its units are doing what the model says, holding the
-// metric against a drift that would carry it further, and the extreme was no wall (a queue
-// taken for empty when its consumers, at the cluster's most, began to drain exactly what
-// arrived). Dropped there, the consumers were stopped for 8 ticks at a time and the queue
-// grew by 48 items each time, to 1158 for a target of 50. With the other kind in flight the
-// tick counts as before: producers launched at an empty queue whose items running consumers
-// took at once were still added, 15 a tick, until the consumers ended and the queue rose to
-// 174 items for a target of 30; counted, they were stopped after a lag and life.
+// metric against a drift that would carry it further, and the extreme was no wall (a queue's
+// highest reading, taken for one when its consumers, at the cluster's most, began to drain
+// exactly what arrived). Dropped there, the consumers were stopped for 7 ticks at a time and
+// the queue grew by 42 items each time, to 1158 for a target of 50. With the other kind in
+// flight the tick counts as before: producers launched at an empty queue whose items running
+// consumers took at once were still added, 15 a tick, until the consumers ended and the queue
+// rose to 174 items for a target of 30; counted, they were stopped after a lag and life.
 func futile(cfg *Config, s *State, f *[2]flows, k Kind, gain, pv, sp float64) bool {
 	ks := &s.Kinds[k]
 	pinned := pinnedAtWall(s, pv, sp) && gain != 0 && math.Signbit(gain) == math.Signbit(sp-pv)

@@ -329,7 +329,7 @@ func TestAProbeThatHoldsARisingMetricFlatIsNoWall(t *testing.T) {
 // launch: at the cluster's most they drain exactly what arrives, so once the queue is past its
 // target of 50 it can only be held, never brought back. The queue stopping at its highest
 // reading with the consumers running is what the model predicts, not a wall they fail to
-// lift it from: taken for one, the consumers were dropped for 8 ticks at a time and the queue
+// lift it from: taken for one, the consumers were dropped for 7 ticks at a time and the queue
 // grew to 1158 items.
 func TestConsumersThatJustHoldTheArrivalsAreKeptOn(t *testing.T) {
 	s := mustParse(t, `{"ticks":600,"target":{"type":"constant","value":-50},
