@@ -148,7 +148,7 @@ func (c *Client) findGUID(guid string) (candidate, bool) {
 }
 
 // deleteNode removes a node of ours, retrying while the connection is unsure; if it cannot,
-// the node goes with the session anyway.
+// it is deleted once a session is back (leave), or goes with the session.
 func (c *Client) deleteNode(full string) {
 	for attempt := 0; attempt < 10; attempt++ {
 		err := c.conn.Delete(full, -1)
@@ -158,6 +158,7 @@ func (c *Client) deleteNode(full string) {
 		c.log.Debug("delete_candidate_retry", "node", full, "error", err)
 		time.Sleep(100 * time.Millisecond)
 	}
+	c.leave(full, -1)
 }
 
 // await waits until node is the lowest candidate. It watches only its predecessor and

@@ -52,6 +52,19 @@ type Client struct {
 	closed      bool
 	stop        chan struct{}
 	done        chan struct{}
+	// left: nodes of ours that could not be deleted while the connection was down (a resign
+	// after the connection was lost); they are deleted as soon as a session is back, or they
+	// would block the election for as long as the session lives (a ZooKeeper quorum loss does
+	// not expire sessions). clearing is set while clearLeft runs.
+	left     []leftNode
+	clearing bool
+	cleared  sync.WaitGroup
+}
+
+// leftNode is a node of ours left for deletion at the next session.
+type leftNode struct {
+	path    string
+	version int32
 }
 
 // electionDir is where candidates create their nodes.
@@ -126,7 +139,52 @@ func (c *Client) follow(events <-chan zk.Event) {
 		case <-tick.C:
 		}
 		c.refresh()
+		c.mu.Lock()
+		if len(c.left) > 0 && !c.clearing && c.state == zk.StateHasSession && !c.closed {
+			c.clearing = true
+			c.cleared.Add(1)
+			go c.clearLeft()
+		}
+		c.mu.Unlock()
 	}
+}
+
+// leave notes a node of ours that could not be deleted (the connection is down), to be
+// deleted once a session is back.
+func (c *Client) leave(path string, version int32) {
+	c.mu.Lock()
+	c.left = append(c.left, leftNode{path: path, version: version})
+	c.mu.Unlock()
+	c.log.Warn("node_left_for_reconnect", "node", path)
+}
+
+// clearLeft deletes the nodes left by leave. It runs beside follow (a delete can wait on a
+// connection that breaks again, and follow must keep the session state current for the
+// leadership's disconnect bound); what still cannot be deleted is kept for the next session.
+func (c *Client) clearLeft() {
+	defer c.cleared.Done()
+	c.mu.Lock()
+	todo := c.left
+	c.left = nil
+	c.mu.Unlock()
+	var keep []leftNode
+	for _, n := range todo {
+		err := c.conn.Delete(n.path, n.version)
+		switch {
+		case err == nil:
+			c.log.Info("left_node_removed", "node", n.path)
+		case errors.Is(err, zk.ErrNoNode) || errors.Is(err, zk.ErrBadVersion):
+			// gone with its session, or no longer the node we created
+		case connectionError(err) && !errors.Is(err, zk.ErrClosing):
+			keep = append(keep, n)
+		default:
+			c.log.Warn("left_node_remove_failed", "node", n.path, "error", err)
+		}
+	}
+	c.mu.Lock()
+	c.left = append(keep, c.left...)
+	c.clearing = false
+	c.mu.Unlock()
 }
 
 func (c *Client) refresh() {
@@ -226,7 +284,8 @@ func (c *Client) Close() {
 	c.mu.Unlock()
 	close(c.stop)
 	<-c.done
-	c.conn.Close()
+	c.conn.Close() // a delete under way in clearLeft fails at once
+	c.cleared.Wait()
 }
 
 // ensurePath creates p and its parents (with the ACL) where missing.

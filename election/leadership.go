@@ -71,7 +71,12 @@ func (l *Leadership) Resign(ctx context.Context) error {
 	defer func() { l.cancel(ErrResigned); <-l.done }()
 	if l.ctx.Err() != nil && !errors.Is(context.Cause(l.ctx), ErrResigned) {
 		// Already lost; delete anyway in case the node is still ours (e.g. connection bound).
-		_ = l.c.conn.Delete(l.node, l.version)
+		// If the connection is still down, the node is deleted once a session is back: the
+		// session may outlive the outage (a ZooKeeper quorum loss), and the node, the lowest
+		// candidate, would block every other replica until this one campaigned again.
+		if err := l.c.conn.Delete(l.node, l.version); err != nil && connectionError(err) {
+			l.c.leave(l.node, l.version)
+		}
 		return nil
 	}
 	for {
@@ -85,6 +90,7 @@ func (l *Leadership) Resign(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			l.c.leave(l.node, l.version)
 			return fmt.Errorf("resign: %w", err)
 		case <-time.After(100 * time.Millisecond):
 		}
