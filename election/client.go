@@ -173,9 +173,9 @@ func (c *Client) clearLeft() {
 		switch {
 		case err == nil:
 			c.log.Info("left_node_removed", "node", n.path)
-		case errors.Is(err, zk.ErrNoNode) || errors.Is(err, zk.ErrBadVersion):
-			// gone with its session, or no longer the node we created
-		case connectionError(err) && !errors.Is(err, zk.ErrClosing):
+		case errors.Is(err, zk.ErrNoNode) || errors.Is(err, zk.ErrBadVersion) || errors.Is(err, zk.ErrClosing):
+			// gone with its session, no longer the node we created, or the session is closing
+		case connectionError(err):
 			keep = append(keep, n)
 		default:
 			c.log.Warn("left_node_remove_failed", "node", n.path, "error", err)
