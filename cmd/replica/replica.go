@@ -105,21 +105,23 @@ func New(cfg Config, p Parts, log hclog.Logger) (*Replica, error) {
 // candidacy after a backoff; it exits early only with ExitOnLeadershipLoss. It returns nil
 // on shutdown.
 func (r *Replica) Run(ctx context.Context) error {
-	backoff := 200 * time.Millisecond
+	var wait retryWait
 	for ctx.Err() == nil {
 		l, err := r.elect.Campaign(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			r.log.Warn("campaign_failed", "error", err, "retry_in", backoff)
+			d := wait.afterCampaignFailed()
+			r.log.Warn("campaign_failed", "error", err, "retry_in", d)
 			r.metrics.Error("campaign", err)
-			sleep(ctx, backoff)
-			backoff = min(backoff*2, 10*time.Second)
+			sleep(ctx, d)
 			continue
 		}
 		r.setLeading(true)
+		began := time.Now()
 		err = r.lead(ctx, l)
+		lasted := time.Since(began)
 		r.setLeading(false)
 		rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		if rerr := l.Resign(rctx); rerr != nil {
@@ -133,18 +135,22 @@ func (r *Replica) Run(ctx context.Context) error {
 		if errors.Is(err, errDrill) {
 			r.log.Info("handed_off", "reason", "drill")
 			sleep(ctx, 500*time.Millisecond+rand.N(500*time.Millisecond)) // let a follower win
-			backoff = 200 * time.Millisecond
+			wait.reset()
 			continue
 		}
-		r.log.Warn("leadership_ended", "error", err)
+		if r.cfg.ExitOnLeadershipLoss {
+			r.log.Warn("leadership_ended", "error", err, "lasted", lasted)
+			if err != nil {
+				r.metrics.Error("leadership", err)
+			}
+			return fmt.Errorf("leadership lost: %w", err)
+		}
+		d := wait.afterTerm(lasted)
+		r.log.Warn("leadership_ended", "error", err, "lasted", lasted, "retry_in", d)
 		if err != nil {
 			r.metrics.Error("leadership", err)
 		}
-		if r.cfg.ExitOnLeadershipLoss {
-			return fmt.Errorf("leadership lost: %w", err)
-		}
-		sleep(ctx, backoff+rand.N(backoff))
-		backoff = min(backoff*2, 10*time.Second)
+		sleep(ctx, d)
 	}
 	return nil
 }
