@@ -21,6 +21,11 @@ import (
 // Jar is where Debian's zookeeper package puts the server.
 const Jar = "/usr/share/java/zookeeper.jar"
 
+// logBinding is SLF4J's simple logger, from Debian's libslf4j-java (a dependency of the
+// zookeeper package). Debian's server classpath has no SLF4J binding, so without it the
+// server logs nothing; with it, its log (info and up, timestamped) goes to zookeeper.log.
+const logBinding = "/usr/share/java/slf4j-simple.jar"
+
 // ErrNoZooKeeper means the ZooKeeper jar or java is not installed.
 var ErrNoZooKeeper = errors.New("zktest: ZooKeeper is not installed (Debian package zookeeper; `make deps` installs it)")
 
@@ -100,6 +105,9 @@ syncLimit=25
 // Addr is the client address, 127.0.0.1:port.
 func (p *Process) Addr() string { return fmt.Sprintf("127.0.0.1:%d", p.port) }
 
+// LogFile is where the server's output and log go (appended across restarts).
+func (p *Process) LogFile() string { return p.logFile }
+
 // Pid is the server's process id (0 when stopped).
 func (p *Process) Pid() int {
 	p.mu.Lock()
@@ -122,9 +130,16 @@ func (p *Process) Start() error {
 		p.mu.Unlock()
 		return fmt.Errorf("zktest: %w", err)
 	}
+	cp := "/etc/zookeeper/conf:" + Jar
+	if _, err := os.Stat(logBinding); err == nil {
+		cp += ":" + logBinding
+	}
 	cmd := exec.Command("java", "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
 		"-Dzookeeper.admin.enableServer=false",
-		"-cp", "/etc/zookeeper/conf:"+Jar, "org.apache.zookeeper.server.quorum.QuorumPeerMain", p.cfg)
+		"-Dorg.slf4j.simpleLogger.showDateTime=true",
+		"-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSSZ",
+		"-Dorg.slf4j.simpleLogger.showThreadName=false",
+		"-cp", cp, "org.apache.zookeeper.server.quorum.QuorumPeerMain", p.cfg)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

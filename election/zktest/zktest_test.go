@@ -1,6 +1,7 @@
 package zktest
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -20,5 +21,13 @@ func TestServerStopsAndStartsOnTheSamePort(t *testing.T) {
 	}
 	if s.Addr() != addr || s.Pid() == 0 {
 		t.Fatalf("restarted on %s pid %d, want %s", s.Addr(), s.Pid(), addr)
+	}
+	// The server's own log is kept (a chaos run's report points at it): both starts are in it.
+	b, err := os.ReadFile(s.LogFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), "binding to port"); n != 2 {
+		t.Fatalf("the server's log names its port binding %d times, want 2 (one per start):\n%s", n, b)
 	}
 }
