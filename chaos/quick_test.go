@@ -19,7 +19,19 @@ func TestChaosQuick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster of processes")
 	}
-	dir := t.TempDir()
+	// The run's directory (the processes' logs, data and traces) is kept when the test fails,
+	// and named in its output: a failure seen once under load must be explainable.
+	dir, err := os.MkdirTemp("", "relay-chaos-quick-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the run's processes' logs, data and traces are kept in %s", dir)
+			return
+		}
+		_ = os.RemoveAll(dir)
+	})
 	o := QuickOptions(binary, filepath.Join(dir, "run"))
 	o.Cluster.PlantCommand = plantCommand(t)
 	o.Out = filepath.Join(dir, "out")

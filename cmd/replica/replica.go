@@ -138,17 +138,18 @@ func (r *Replica) Run(ctx context.Context) error {
 			wait.reset()
 			continue
 		}
-		if r.cfg.ExitOnLeadershipLoss {
-			r.log.Warn("leadership_ended", "error", err, "lasted", lasted)
-			if err != nil {
-				r.metrics.Error("leadership", err)
-			}
-			return fmt.Errorf("leadership lost: %w", err)
+		kv := []any{"error", err, "lasted", lasted}
+		var d time.Duration
+		if !r.cfg.ExitOnLeadershipLoss {
+			d = wait.afterTerm(lasted)
+			kv = append(kv, "retry_in", d)
 		}
-		d := wait.afterTerm(lasted)
-		r.log.Warn("leadership_ended", "error", err, "lasted", lasted, "retry_in", d)
+		r.log.Warn("leadership_ended", kv...)
 		if err != nil {
 			r.metrics.Error("leadership", err)
+		}
+		if r.cfg.ExitOnLeadershipLoss {
+			return fmt.Errorf("leadership lost: %w", err)
 		}
 		sleep(ctx, d)
 	}
