@@ -118,17 +118,15 @@ func (r *Replica) lead(ctx context.Context, l Leadership) error {
 		return fmt.Errorf("runner: %w", err)
 	}
 
-	var wg sync.WaitGroup
+	var parts termParts
 	fail := func(err error) {
 		if err != nil && !errors.Is(err, context.Canceled) {
 			cancel(err)
 		}
 	}
-	wg.Add(3)
-	go func() { defer wg.Done(); fail(sched.Run(termCtx)) }()
-	go func() { defer wg.Done(); fail(cp.Run(termCtx)) }()
-	go func() {
-		defer wg.Done()
+	parts.Go("mesos", func() { fail(sched.Run(termCtx)) })
+	parts.Go("checkpoints", func() { fail(cp.Run(termCtx)) })
+	parts.Go("controller", func() {
 		select {
 		case <-termCtx.Done():
 			return
@@ -138,21 +136,23 @@ func (r *Replica) lead(ctx context.Context, l Leadership) error {
 		defer r.setDeciding(false)
 		log.Info("deciding")
 		fail(runner.Run(termCtx))
-	}()
+	})
 	if r.cfg.FailoverDrill > 0 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		parts.Go("drill", func() {
 			select {
 			case <-termCtx.Done():
 			case <-time.After(r.cfg.FailoverDrill):
 				r.metrics.Handoff("drill")
 				cancel(errDrill)
 			}
-		}()
+		})
 	}
 	<-termCtx.Done()
-	wg.Wait()
+	// The election node is deleted only once every part has stopped acting (Resign, after
+	// lead returns): a part slow to stop keeps the other replicas waiting, so it is named.
+	parts.Wait(slowStop, func(running []string) {
+		log.Warn("term_slow_to_stop", "waiting_for", running, "after", slowStop, "cause", context.Cause(termCtx))
+	})
 
 	cause := context.Cause(termCtx)
 	// Still the leader and shutting down (or handing off): a final fenced checkpoint, so the
@@ -201,4 +201,57 @@ func (r *Replica) loadCheckpoint(ctx context.Context) (loop.State, *framework.Le
 		return loop.State{}, nil, false, state.Checkpoint{}, fmt.Errorf("load checkpoint: %w", err)
 	}
 	return s, framework.RestoreLedger(snap), true, cp, nil
+}
+
+// slowStop is how long a term's parts may take to stop before the wait is logged.
+const slowStop = 2 * time.Second
+
+// termParts runs a term's goroutines and knows which of them are still running.
+type termParts struct {
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	running []string
+}
+
+// Go runs fn as the part called name.
+func (p *termParts) Go(name string, fn func()) {
+	p.mu.Lock()
+	p.running = append(p.running, name)
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer p.done(name)
+		fn()
+	}()
+}
+
+func (p *termParts) done(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, n := range p.running {
+		if n == name {
+			p.running = append(p.running[:i], p.running[i+1:]...)
+			return
+		}
+	}
+}
+
+// Wait waits for every part; if some are still running after slow, it calls slowFn with their
+// names once, and goes on waiting.
+func (p *termParts) Wait(slow time.Duration, slowFn func(running []string)) {
+	stopped := make(chan struct{})
+	go func() { p.wg.Wait(); close(stopped) }()
+	t := time.NewTimer(slow)
+	defer t.Stop()
+	select {
+	case <-stopped:
+		return
+	case <-t.C:
+	}
+	p.mu.Lock()
+	running := append([]string(nil), p.running...)
+	p.mu.Unlock()
+	slowFn(running)
+	<-stopped
 }
