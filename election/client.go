@@ -96,7 +96,8 @@ func Connect(ctx context.Context, cfg Config, logger hclog.Logger) (*Client, err
 		logger = hclog.NewNullLogger()
 	}
 	log := logger.Named("election")
-	conn, events, err := zk.Connect(cfg.Servers, cfg.SessionTimeout, zk.WithLogger(zkLogger{log}), zk.WithLogInfo(false))
+	conn, events, err := zk.Connect(cfg.Servers, cfg.SessionTimeout, zk.WithLogger(zkLogger{log}), zk.WithLogInfo(false),
+		zk.WithDialer(boundedDialer(cfg.SessionTimeout)))
 	if err != nil {
 		return nil, fmt.Errorf("zookeeper connect: %w", err)
 	}

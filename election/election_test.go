@@ -286,6 +286,69 @@ func TestALeaderCutOffLeavesNoNodeOnceItsSessionIsBack(t *testing.T) {
 	}
 }
 
+// A server that takes a reconnection but never answers it (one still starting after a
+// restart) holds the client only until the session timeout: go-zookeeper alone waits ten times
+// two thirds of it (20 s for a session of 3 s), and every replica behind such a server stayed
+// without a session, none leading, for all of that.
+func TestAnUnansweredReconnectionIsGivenUpAtTheSessionTimeout(t *testing.T) {
+	proxy, err := zktest.NewProxy(server.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	const session = 3 * time.Second
+	a := connect(t, "a", proxy.Addr(), func(c *Config) { c.SessionTimeout = session })
+	proxy.Stall() // a's connection drops; its next one is taken and never answered
+	waitState(t, a, "connecting", 2*time.Second)
+	time.Sleep(1500 * time.Millisecond) // go-zookeeper dials again after 1 s: that one is held
+	proxy.Restore()
+	back := time.Now()
+	waitState(t, a, "connected", 2*session+2*time.Second)
+	t.Logf("a has a session %v after the server answers again", time.Since(back).Round(time.Millisecond))
+}
+
+// A leader that lost its connection resigns within the time it is given, however long the
+// connection takes to come back: its term's end waits for the resign, and its node is then
+// deleted once a session is back.
+func TestResignAfterALostConnectionIsBoundedByItsContext(t *testing.T) {
+	proxy, err := zktest.NewProxy(server.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	a := connect(t, "a", proxy.Addr(), func(c *Config) { c.SessionTimeout, c.DisconnectBound = 8*time.Second, time.Second })
+	la, err := a.Campaign(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.Stall()
+	select {
+	case <-la.Context().Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("leader did not notice the lost connection")
+	}
+	time.Sleep(time.Second) // a's next connection is held unanswered
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	_ = la.Resign(ctx)
+	if took := time.Since(began); took > 1500*time.Millisecond {
+		t.Fatalf("Resign took %v with 500ms given", took)
+	}
+	proxy.Restore()
+}
+
+func waitState(t *testing.T, c *Client, want string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for c.SessionState() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("session %s after %v, want %s", c.SessionState(), within, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // Pitfalls 5, 6: a session that expires and is replaced is a lost leadership, never the same
 // one continuing; the candidate campaigns again with a new node and a new token.
 func TestSessionExpiryEndsLeadershipAndANewSessionCampaignsAgain(t *testing.T) {

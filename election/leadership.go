@@ -74,7 +74,15 @@ func (l *Leadership) Resign(ctx context.Context) error {
 		// If the connection is still down, the node is deleted once a session is back: the
 		// session may outlive the outage (a ZooKeeper quorum loss), and the node, the lowest
 		// candidate, would block every other replica until this one campaigned again.
-		if err := l.c.conn.Delete(l.node, l.version); err != nil && connectionError(err) {
+		// The delete waits for a connection (go-zookeeper queues it), so it is bounded by ctx.
+		done := make(chan error, 1)
+		go func() { done <- l.c.conn.Delete(l.node, l.version) }()
+		select {
+		case err := <-done:
+			if err != nil && connectionError(err) {
+				l.c.leave(l.node, l.version)
+			}
+		case <-ctx.Done():
 			l.c.leave(l.node, l.version)
 		}
 		return nil

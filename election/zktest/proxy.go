@@ -15,6 +15,7 @@ type Proxy struct {
 
 	mu      sync.Mutex
 	cut     bool
+	stall   bool
 	latency time.Duration
 	conns   map[net.Conn]struct{}
 	wg      sync.WaitGroup
@@ -46,6 +47,11 @@ func (p *Proxy) accept() {
 		if p.cut {
 			p.mu.Unlock()
 			c.Close()
+			continue
+		}
+		if p.stall { // held, never answered; closed by Cut or Close
+			p.conns[c] = struct{}{}
+			p.mu.Unlock()
 			continue
 		}
 		p.mu.Unlock()
@@ -107,10 +113,21 @@ func (p *Proxy) Cut() {
 	}
 }
 
-// Restore accepts connections again and removes any latency.
+// Stall closes every connection through the proxy and holds new ones unanswered.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stall = true
+	for c := range p.conns {
+		c.Close()
+	}
+}
+
+// Restore forwards new connections again and removes any latency (connections held by Stall
+// stay held).
 func (p *Proxy) Restore() {
 	p.mu.Lock()
-	p.cut, p.latency = false, 0
+	p.cut, p.stall, p.latency = false, false, 0
 	p.mu.Unlock()
 }
 
