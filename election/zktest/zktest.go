@@ -141,7 +141,9 @@ func (p *Process) Start() error {
 		"-Dorg.slf4j.simpleLogger.showThreadName=false",
 		"-cp", cp, "org.apache.zookeeper.server.quorum.QuorumPeerMain", p.cfg)
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group (stopped as a whole), killed with this process: a test binary
+	// killed by a signal or a timeout runs no cleanup, and left its servers running.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		log.Close()
 		p.mu.Unlock()
