@@ -108,9 +108,7 @@ func (p *Proxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cut = true
-	for c := range p.conns {
-		c.Close()
-	}
+	p.closeAllLocked()
 }
 
 // Stall closes every connection through the proxy and holds new ones unanswered.
@@ -118,6 +116,11 @@ func (p *Proxy) Stall() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.stall = true
+	p.closeAllLocked()
+}
+
+// closeAllLocked closes every connection through the proxy or held by it. p.mu is held.
+func (p *Proxy) closeAllLocked() {
 	for c := range p.conns {
 		c.Close()
 	}
