@@ -22,24 +22,18 @@ import (
 var server *zktest.Process
 
 func TestMain(m *testing.M) {
-	if err := zktest.Available(); err != nil {
-		if os.Getenv("RELAY_REQUIRE_ZOOKEEPER") == "1" {
-			fmt.Println(err)
-			os.Exit(1)
-		}
-		fmt.Println("skipping election tests:", err)
-		os.Exit(0)
-	}
-	dir, _ := os.MkdirTemp("", "election-zk")
+	var stop func()
 	var err error
-	server, err = zktest.Launch(dir, 0, zktest.Options{TickTime: 100 * time.Millisecond})
-	if err != nil {
+	if server, stop, err = zktest.Shared("election-zk"); err != nil {
 		fmt.Println(err)
 		os.Exit(1)
 	}
+	if server == nil {
+		fmt.Println("skipping election tests:", zktest.Available())
+		os.Exit(0)
+	}
 	code := m.Run()
-	server.Stop()
-	os.RemoveAll(dir)
+	stop()
 	if code == 0 {
 		if err := goleak.Find(goleak.IgnoreTopFunction("time.Sleep")); err != nil {
 			fmt.Println("leaked goroutines:", err)

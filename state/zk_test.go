@@ -23,29 +23,17 @@ import (
 var server *zktest.Process
 
 func TestMain(m *testing.M) {
-	code := func() int {
-		if err := zktest.Available(); err != nil {
-			if os.Getenv("RELAY_REQUIRE_ZOOKEEPER") == "1" {
-				fmt.Println(err)
-				return 1
-			}
-			fmt.Println("ZooKeeper tests will be skipped:", err)
-			return m.Run()
-		}
-		dir, err := os.MkdirTemp("", "state-zk")
-		if err != nil {
-			fmt.Println(err)
-			return 1
-		}
-		defer os.RemoveAll(dir)
-		server, err = zktest.Launch(dir, 0, zktest.Options{TickTime: 100 * time.Millisecond})
-		if err != nil {
-			fmt.Println(err)
-			return 1
-		}
-		defer server.Stop()
-		return m.Run()
-	}()
+	var stop func()
+	var err error
+	if server, stop, err = zktest.Shared("state-zk"); err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	if server == nil {
+		fmt.Println("ZooKeeper tests will be skipped:", zktest.Available())
+	}
+	code := m.Run()
+	stop()
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
 			fmt.Println("leaked goroutines:", err)

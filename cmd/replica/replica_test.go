@@ -30,20 +30,14 @@ import (
 var zkServer *zktest.Process
 
 func TestMain(m *testing.M) {
-	code := func() int {
-		if err := zktest.Available(); err == nil {
-			dir, _ := os.MkdirTemp("", "replica-zk")
-			defer os.RemoveAll(dir)
-			p, err := zktest.Launch(dir, 0, zktest.Options{TickTime: 100 * time.Millisecond})
-			if err != nil {
-				fmt.Println(err)
-				return 1
-			}
-			defer p.Stop()
-			zkServer = p
-		}
-		return m.Run()
-	}()
+	var stop func()
+	var err error
+	if zkServer, stop, err = zktest.Shared("replica-zk"); err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	stop()
 	os.Exit(code)
 }
 

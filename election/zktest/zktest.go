@@ -177,10 +177,7 @@ func (p *Process) waitReady(bound time.Duration) error {
 
 // Stop stops the server (SIGTERM, then SIGKILL after 5 s) and waits for it to exit.
 func (p *Process) Stop() {
-	p.mu.Lock()
-	cmd, done := p.cmd, p.done
-	p.cmd = nil
-	p.mu.Unlock()
+	cmd, done := p.take()
 	if cmd == nil {
 		return
 	}
@@ -195,15 +192,22 @@ func (p *Process) Stop() {
 
 // Kill stops the server with SIGKILL (a crash).
 func (p *Process) Kill() {
-	p.mu.Lock()
-	cmd, done := p.cmd, p.done
-	p.cmd = nil
-	p.mu.Unlock()
+	cmd, done := p.take()
 	if cmd == nil {
 		return
 	}
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	<-done
+}
+
+// take hands the running server's process (nil if none) and its exit channel to the caller
+// that stops it.
+func (p *Process) take() (*exec.Cmd, chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cmd, done := p.cmd, p.done
+	p.cmd = nil
+	return cmd, done
 }
 
 // Restart stops and starts the server.
@@ -273,6 +277,30 @@ func Require(t testing.TB) {
 		}
 		t.Skip(err)
 	}
+}
+
+// Shared starts the one server a package's tests share (a 100 ms tick, so sessions may be as
+// short as 200 ms; data in a temporary directory named after prefix), for TestMain. With
+// ZooKeeper missing it returns a nil server and no error, and the tests that need one skip
+// (Require), unless RELAY_REQUIRE_ZOOKEEPER=1 makes the absence an error. stop stops the
+// server and removes its directory.
+func Shared(prefix string) (p *Process, stop func(), err error) {
+	if err := Available(); err != nil {
+		if os.Getenv("RELAY_REQUIRE_ZOOKEEPER") == "1" {
+			return nil, nil, err
+		}
+		return nil, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, nil, fmt.Errorf("zktest: %w", err)
+	}
+	p, err = Launch(dir, 0, Options{TickTime: 100 * time.Millisecond})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return p, func() { p.Stop(); os.RemoveAll(dir) }, nil
 }
 
 // Ensemble is a ZooKeeper ensemble of several servers on 127.0.0.1.
