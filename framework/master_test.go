@@ -100,3 +100,72 @@ func TestMasterFromZKWithoutLeader(t *testing.T) {
 	r := startSched(t, testConfig("zk://"+srv.Addr()+"/mesos", t.TempDir()), "", nil, Hooks{})
 	waitUntil(t, 10*time.Second, "last error", func() bool { return strings.Contains(r.s.Status().LastErr, "no json.info_") })
 }
+
+// A Mesos master failover seen through ZooKeeper: the leading master goes away, its node goes,
+// and a new master takes the lead at another address. The scheduler finds the new leader (it
+// keeps trying while no master leads), subscribes to it with the same FrameworkID, learns by
+// reconciliation that the task it had on the old master's agent is gone (this embedded master's
+// agent goes with it), and launches on the new one; the ledger counts no ghost.
+func TestFollowsANewLeadingMasterThroughZooKeeper(t *testing.T) {
+	t.Parallel()
+	srv := zktest.Start(t)
+	conn, _, err := zk.Connect([]string{srv.Addr()}, 5*time.Second, zk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Create("/mesos", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	oldCtx, stopOld := context.WithCancel(context.Background())
+	old, err := localmaster.New(localmaster.Config{Listen: "127.0.0.1:0", WorkDir: t.TempDir(), Heartbeat: 200 * time.Millisecond,
+		OfferInterval: 30 * time.Millisecond, UpdateRetry: time.Second, Resources: "cpus:4;mem:4096;disk:10000",
+		KillTasksOnExit: true, Admin: true}, testLogger(t, "old-master"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldDone := make(chan error, 1)
+	go func() { oldDone <- old.Run(oldCtx) }()
+	defer func() { stopOld(); <-oldDone }()
+	next := startMaster(t, localmaster.Config{})
+	publishMaster(t, conn, "/mesos", "json.info_0000000001", old.Addr())
+
+	dir := t.TempDir()
+	r := startSched(t, testConfig("zk://"+srv.Addr()+"/mesos", dir), "", nil, Hooks{})
+	r.ready(t)
+	id := onlyFramework(t, old).ID
+	r.s.Demand(1, 0)
+	waitUntil(t, 10*time.Second, "a task running on the old master", func() bool { return masterTasks(old, "TASK_RUNNING") == 1 })
+	waitUntil(t, 10*time.Second, "the ledger counting it", func() bool { return r.s.Status().Ledger.Warmer.Running == 1 })
+
+	// The old leader dies; its node goes (an ephemeral node of its session); no master leads
+	// for a while; then the next one publishes its node.
+	stopOld()
+	if err := <-oldDone; err != nil {
+		t.Errorf("old master Run: %v", err)
+	}
+	oldDone <- nil // for the deferred stop
+	if err := conn.Delete("/mesos/json.info_0000000001", -1); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	publishMaster(t, conn, "/mesos", "json.info_0000000002", next.Addr())
+
+	waitUntil(t, 15*time.Second, "subscribed to the new master", func() bool {
+		st := r.s.Status()
+		return st.Subscribed && st.Master == next.URL()
+	})
+	if fw := onlyFramework(t, next); fw.ID != id || !fw.Connected {
+		t.Errorf("new master's framework %+v, want %s connected", fw, id)
+	}
+	if st := r.s.Status(); st.FrameworkID != id {
+		t.Errorf("scheduler's FrameworkID %s, want %s", st.FrameworkID, id)
+	}
+	waitUntil(t, 15*time.Second, "the old task no longer counted", func() bool { return r.s.Status().Ledger.Warmer.Running == 0 })
+	r.s.Demand(1, 0)
+	waitUntil(t, 10*time.Second, "a task running on the new master", func() bool { return masterTasks(next, "TASK_RUNNING") == 1 })
+	waitUntil(t, 10*time.Second, "the ledger counting one", func() bool { return r.s.Status().Ledger.Warmer.Running == 1 })
+	if got := lines(t, dir); len(got) != 2 {
+		t.Errorf("%d tasks ran (%v), want 2: one on each master", len(got), got)
+	}
+}
