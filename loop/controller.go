@@ -77,9 +77,9 @@ func (c Config) Validate() error {
 	case c.MaxInFlight <= 0:
 		return fmt.Errorf("%w: max-in-flight must be > 0, got %d", ErrConfig, c.MaxInFlight)
 	case c.Tolerance < 0 || math.IsNaN(c.Tolerance) || math.IsInf(c.Tolerance, 0):
-		return fmt.Errorf("%w: tolerance must be a number >= 0, got %v", ErrConfig, c.Tolerance)
+		return fmt.Errorf("%w: tolerance must be a finite number >= 0, got %v", ErrConfig, c.Tolerance)
 	case c.MetricScale < 0 || math.IsNaN(c.MetricScale) || math.IsInf(c.MetricScale, 0):
-		return fmt.Errorf("%w: metric-scale must be a number >= 0, got %v", ErrConfig, c.MetricScale)
+		return fmt.Errorf("%w: metric-scale must be a finite number >= 0, got %v", ErrConfig, c.MetricScale)
 	case c.Lookback <= 0:
 		return fmt.Errorf("%w: lookback must be > 0, got %d", ErrConfig, c.Lookback)
 	case !(c.Caution > 0 && c.Caution <= 1):

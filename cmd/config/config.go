@@ -70,7 +70,7 @@ func (c Control) Validate() error {
 	case strings.TrimSpace(c.Warmer) == "" && strings.TrimSpace(c.Cooler) == "":
 		return errors.New("--warmer (RELAY_WARMER) or --cooler (RELAY_COOLER) is required")
 	case !(c.Delay > 0) || math.IsInf(c.Delay, 0):
-		return fmt.Errorf("--delay (RELAY_DELAY) must be > 0 seconds, got %v", c.Delay)
+		return fmt.Errorf("--delay (RELAY_DELAY) must be a finite number of seconds > 0, got %v", c.Delay)
 	case c.Lookback <= 0:
 		return fmt.Errorf("--lookback (RELAY_LOOKBACK) must be > 0, got %d", c.Lookback)
 	case c.SourceTimeout < 0:
@@ -80,9 +80,9 @@ func (c Control) Validate() error {
 	case c.MaxInFlight <= 0:
 		return fmt.Errorf("--max-in-flight (RELAY_MAX_IN_FLIGHT) must be > 0, got %d", c.MaxInFlight)
 	case c.Tolerance < 0 || math.IsNaN(c.Tolerance) || math.IsInf(c.Tolerance, 0):
-		return fmt.Errorf("--tolerance (RELAY_TOLERANCE) must be a number >= 0, got %v", c.Tolerance)
+		return fmt.Errorf("--tolerance (RELAY_TOLERANCE) must be a finite number >= 0, got %v", c.Tolerance)
 	case c.MetricScale < 0 || math.IsNaN(c.MetricScale) || math.IsInf(c.MetricScale, 0):
-		return fmt.Errorf("--metric-scale (RELAY_METRIC_SCALE) must be a number >= 0, got %v", c.MetricScale)
+		return fmt.Errorf("--metric-scale (RELAY_METRIC_SCALE) must be a finite number >= 0, got %v", c.MetricScale)
 	}
 	for _, s := range c.SourceList() {
 		if name, spec, ok := strings.Cut(s, "="); !ok || strings.TrimSpace(name) == "" || strings.TrimSpace(spec) == "" {

@@ -80,6 +80,8 @@ func TestBadValuesAreRejectedNamingTheFlag(t *testing.T) {
 	}{
 		{"zero delay", nil, []string{"--delay", "0"}, "--delay"},
 		{"negative delay", map[string]string{"RELAY_DELAY": "-1"}, nil, "--delay"},
+		{"infinite delay", map[string]string{"RELAY_DELAY": "Inf"}, nil, "--delay"},
+		{"NaN delay", nil, []string{"--delay", "NaN"}, "--delay"},
 		{"zero lookback", nil, []string{"--lookback", "0"}, "--lookback"},
 		{"zero max per tick", nil, []string{"--max-per-tick", "0"}, "--max-per-tick"},
 		{"negative in flight", nil, []string{"--max-in-flight", "-3"}, "--max-in-flight"},
