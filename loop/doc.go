@@ -37,7 +37,10 @@
 //     by a Cholesky factorisation after every update, bounded above so that forgetting cannot
 //     blow up directions nothing excites): a broken one lets a single tick move the model
 //     arbitrarily, even flip a sign. A faster estimate of what the model leaves
-//     unexplained (DriftGain) follows a changing disturbance, such as a new arrival rate.
+//     unexplained (DriftGain) follows a changing disturbance, such as a new arrival rate;
+//     once the metric's noise estimate has settled (tick 50), it moves by DriftGain divided
+//     by that noise where the noise is more than one unit, so a metric that moves in bursts
+//     (items put in once every ten ticks) is not given a new rate at every burst.
 //     When the metric moves far from what the model expects while units act (by more than
 //     the expected move, or one metric unit, plus the tolerance; from tick 50 on also plus
 //     twice the deviation of its unexplained noise), the controller waits a tick to learn from
@@ -291,7 +294,8 @@
 //	coincidence    20     ticks of a new unit's life the decision looks ahead, at most (1.5 times
 //	                      that for 50 ticks after a starved window)
 //	probe-after    20     ticks of persistent error without action before a probe (growing: 4 each)
-//	drift-gain     0.3    how fast the recent-disturbance estimate follows the residual
+//	drift-gain     0.3    how fast the recent-disturbance estimate follows the residual (divided
+//	                      by the metric's noise where that is more than one unit, from tick 50)
 //
 // # State
 //
