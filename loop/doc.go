@@ -38,9 +38,10 @@
 //     blow up directions nothing excites): a broken one lets a single tick move the model
 //     arbitrarily, even flip a sign. A faster estimate of what the model leaves
 //     unexplained (DriftGain) follows a changing disturbance, such as a new arrival rate;
-//     once the metric's noise estimate has settled (tick 50), it moves by DriftGain divided
-//     by that noise where the noise is more than one unit, so a metric that moves in bursts
-//     (items put in once every ten ticks) is not given a new rate at every burst.
+//     once the metric's noise estimate has settled (tick 50), a residual further from it than
+//     that noise's deviation, where the noise is more than one unit, moves it by DriftGain
+//     divided by the noise, so a metric that moves in bursts (items put in once every ten
+//     ticks) is not given a new rate at every burst.
 //     When the metric moves far from what the model expects while units act (by more than
 //     the expected move, or one metric unit, plus the tolerance; from tick 50 on also plus
 //     twice the deviation of its unexplained noise), the controller waits a tick to learn from
@@ -295,7 +296,7 @@
 //	                      that for 50 ticks after a starved window)
 //	probe-after    20     ticks of persistent error without action before a probe (growing: 4 each)
 //	drift-gain     0.3    how fast the recent-disturbance estimate follows the residual (divided
-//	                      by the metric's noise where that is more than one unit, from tick 50)
+//	                      by the metric's noise for a residual beyond it, from tick 50)
 //
 // # State
 //

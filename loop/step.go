@@ -483,25 +483,29 @@ func learnModel(cfg *Config, s *State, h *Sample1, top, bottom bool) {
 	} else {
 		rlsUpdate(s, x, y, lambda, bound, false)
 	}
-	// The recent-disturbance estimate follows the residual by DriftGain, divided by the
-	// metric's unexplained noise (in the controller's units squared, this tick's residual
-	// included) where that is more than one, once it has settled (noiseSettled): a metric
-	// that moves in bursts is not given a new rate at every burst. Items arriving six at a
-	// time every 10 ticks (a queue's producers putting items in once a second, read ten times
-	// a second; or a series refreshed less often than it is read) moved the estimate by 1.6
-	// items a tick at each burst, extrapolated over the 24 ticks a consumer is judged by: the
-	// consumers allowed in flight were launched after each burst that found none running and
-	// the queue was held empty, 20 items below its target. Before noiseSettled the noise is
-	// the errors of the model's first guesses: divided by that too, the estimate hardly moved
-	// in the first ticks, and 6 more of 430 queues with random arrivals saw a kind launched
-	// by the hundred in a tick (in one, consumers learned to fill the queue, 537 to 1000 a
-	// tick from tick 24).
+	// The recent-disturbance estimate follows the residual by DriftGain; a residual further
+	// from it than the metric's unexplained noise (its deviation, this tick's residual
+	// included), where that noise is more than one unit and has settled (noiseSettled), moves
+	// it by DriftGain divided by the noise: a metric that moves in bursts is not given a new
+	// rate at every burst. Items arriving six at a time every 10 ticks (a queue's producers
+	// putting items in once a second, read ten times a second; or a series refreshed less
+	// often than it is read) moved the estimate by 1.6 items a tick at each burst,
+	// extrapolated over the 24 ticks a consumer is judged by: the consumers allowed in flight
+	// were launched after each burst that found none running and the queue was held empty,
+	// 20 items below its target. A residual within the noise moves it by DriftGain as before:
+	// damped on every tick, what the last steps of a coarse unit (11.4 items) left stayed while
+	// the metric sat still, predicted its return to the target, and nothing was launched for
+	// 50 ticks (two deadlocks in 4000 wider runs). Before noiseSettled the noise is the errors
+	// of the model's first guesses: damped by that too, the estimate hardly moved in the first
+	// ticks, and 6 more of 430 queues with random arrivals saw a kind launched by the hundred
+	// in a tick (in one, consumers learned to fill the queue, 537 to 1000 a tick from tick 24).
 	resid := y - dot(&s.Theta, x)
+	e := resid - s.Drift
 	g := cfg.DriftGain
-	if s.Tick >= noiseSettled && s.Noise > 1 {
+	if s.Tick >= noiseSettled && s.Noise > 1 && e*e > s.Noise {
 		g /= s.Noise
 	}
-	s.Drift += g * (resid - s.Drift)
+	s.Drift += g * e
 }
 
 // memory is the model's memory in ticks at tick t: 10 ticks at first, growing by one every 4
