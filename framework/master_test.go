@@ -31,21 +31,29 @@ func publishMaster(t *testing.T, conn *zk.Conn, path, node, addr string) {
 	}
 }
 
+// mesosZK starts a ZooKeeper server for the test with an empty /mesos, where masters contending
+// through ZooKeeper publish themselves, and a connection to it (closed when the test ends).
+func mesosZK(t *testing.T) (*zktest.Server, *zk.Conn) {
+	t.Helper()
+	srv := zktest.Start(t)
+	conn, _, err := zk.Connect([]string{srv.Addr()}, 5*time.Second, zk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Close)
+	if _, err := conn.Create("/mesos", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	return srv, conn
+}
+
 // The scheduler finds the master from host:port, http://host:port and zk://host:port/path
 // (lowest json.info_ sequence is the leader).
 func TestMasterURLForms(t *testing.T) {
 	t.Parallel()
 	m := startMaster(t, localmaster.Config{})
 	zkURL := func(t *testing.T) string {
-		srv := zktest.Start(t)
-		conn, _, err := zk.Connect([]string{srv.Addr()}, 5*time.Second, zk.WithLogInfo(false))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		if _, err := conn.Create("/mesos", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
-			t.Fatal(err)
-		}
+		srv, conn := mesosZK(t)
 		publishMaster(t, conn, "/mesos", "json.info_0000000002", "127.0.0.1:1") // a later contender
 		publishMaster(t, conn, "/mesos", "json.info_0000000001", m.Addr())
 		publishMaster(t, conn, "/mesos", "info_0000000000", "127.0.0.1:2") // binary-era node: ignored
@@ -74,15 +82,7 @@ func TestMasterURLForms(t *testing.T) {
 // A zk:// master with no leading master says so.
 func TestMasterFromZKWithoutLeader(t *testing.T) {
 	t.Parallel()
-	srv := zktest.Start(t)
-	conn, _, err := zk.Connect([]string{srv.Addr()}, 5*time.Second, zk.WithLogInfo(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.Create("/mesos", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
-		t.Fatal(err)
-	}
+	srv, _ := mesosZK(t)
 	for _, tc := range []struct {
 		name, raw, want string
 	}{
@@ -108,15 +108,7 @@ func TestMasterFromZKWithoutLeader(t *testing.T) {
 // agent goes with it), and launches on the new one; the ledger counts no ghost.
 func TestFollowsANewLeadingMasterThroughZooKeeper(t *testing.T) {
 	t.Parallel()
-	srv := zktest.Start(t)
-	conn, _, err := zk.Connect([]string{srv.Addr()}, 5*time.Second, zk.WithLogInfo(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.Create("/mesos", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
-		t.Fatal(err)
-	}
+	srv, conn := mesosZK(t)
 	oldCtx, stopOld := context.WithCancel(context.Background())
 	old, err := localmaster.New(localmaster.Config{Listen: "127.0.0.1:0", WorkDir: t.TempDir(), Heartbeat: 200 * time.Millisecond,
 		OfferInterval: 30 * time.Millisecond, UpdateRetry: time.Second, Resources: "cpus:4;mem:4096;disk:10000",

@@ -496,9 +496,10 @@ func learnModel(cfg *Config, s *State, h *Sample1, top, bottom bool) {
 	// damped on every tick, what the last steps of a coarse unit (11.4 items) left stayed while
 	// the metric sat still, predicted its return to the target, and nothing was launched for
 	// 50 ticks (two deadlocks in 4000 wider runs). Before noiseSettled the noise is the errors
-	// of the model's first guesses: damped by that too, the estimate hardly moved in the first
-	// ticks, and 6 more of 430 queues with random arrivals saw a kind launched by the hundred
-	// in a tick (in one, consumers learned to fill the queue, 537 to 1000 a tick from tick 24).
+	// of the model's first guesses: a first version that damped every residual from tick 0
+	// hardly moved the estimate in the first ticks, and 6 more of 430 queues with random
+	// arrivals saw a kind launched by the hundred in a tick (in one, consumers learned to fill
+	// the queue, 537 to 1000 a tick from tick 24).
 	resid := y - dot(&s.Theta, x)
 	e := resid - s.Drift
 	g := cfg.DriftGain
