@@ -242,14 +242,22 @@
 // effect may be a small split of nothing: it is launched in at most max(|error| at one metric
 // unit a unit, twice the unit-ticks it has been seen acting while the metric moved off the
 // drift's path) units a tick; a move counts from the smaller of 1 and a hundredth of the range
-// the metric has covered (and from twice Tolerance: a move is the difference of two noisy
-// readings), so a metric that units move by a hundredth is not held to its error. So is a kind
+// the metric has covered (and from twice Tolerance, the reading itself moving by more than
+// that: a move is the difference of two noisy readings), so a metric that units move by a
+// hundredth is not held to its error. So is a kind
 // learned to move the metric by less than a tenth of a unit a unit, once the metric has read 10
 // or more (jitter at an empty queue taught consumers 0.06 a unit, and 1000 a tick were asked).
 // So is a kind seen acting while the metric has never moved at all (a tiny effect with its
 // name is the same split of nothing: consumers of a queue that nothing fills); once it has
 // acted for twice the unit-ticks that would close the error at one unit each and the metric
 // still has not moved, it is not believed to help at all, and the other kind is probed.
+// With a noise band set (Tolerance above 0: the operator says the metric is noisy), any kind's
+// learned effect that is within two of its standard errors of nothing (the model's covariance
+// times the noise) is not taken at its word: the units are counted as if each moved the metric
+// by two standard errors, at least one unit. Jitter at an empty queue taught consumers 0.16 a
+// unit, over the tenth above, and 373, then 1000 a tick were asked. Without a noise band the
+// residuals are mostly the model's own misfit while it learns, and counting so there cost 3%
+// of the generated scenarios their targets.
 //
 // The first moves of a kind not yet seen working are scaled by Caution, since the prior is a
 // guess, and sized as if a unit moved the metric by at least one metric unit: until a few of
@@ -288,7 +296,8 @@
 //	max-per-tick   1000 (cmd default 100)  units of one kind asked for in one tick
 //	max-in-flight  10000 (cmd default 1000) units of one kind pending or running at once
 //	tolerance      0      no action while |predicted gap| <= tolerance (metric units); readings
-//	                      within it of a known wall are taken as at the wall (a noise band)
+//	                      within it of a known wall are taken as at the wall (a noise band);
+//	                      above 0, an effect within two standard errors of 0 is counted at two
 //	metric-scale   0      metric units of one of the controller's own; 0: from the first readings
 //	lookback       100    ticks of memory of the response model (from 10, reached by tick 400)
 //	caution        0.5    scale of the first moves of a kind not yet seen working

@@ -50,6 +50,10 @@ const noiseGain = 0.1
 // unit-ticks the kind was seen moving the metric (see decide).
 const tinyGain = 0.1
 
+// unsureDevs: with a noise band set (Tolerance > 0), a kind's effect a unit is taken as at least
+// this many of its standard errors when its units are counted (see decide).
+const unsureDevs = 2
+
 // clearMove: a finished probe whose departure from the drift's path reached this many of the
 // controller's units (and twice Tolerance, and the noise and drift bounds in trackProbe) gave
 // a clear answer. It is under one unit: on a still metric (the noise bound is what a noisy
@@ -464,8 +468,11 @@ func learnModel(cfg *Config, s *State, h *Sample1, top, bottom bool) {
 	// kind moving it, and its bound (decide) held it to the error: the queue ran away. Twice
 	// the tolerance, since a move is the difference of two readings each within the noise
 	// band: with once, jitter of -1..1 at an empty queue counted as the consumers moving it.
+	// With a noise band, the reading itself must also have moved by more than twice it: a move
+	// of exactly 2 (jitter from -1 to 1) less a drift estimate of -0.2 left the path by 2.2,
+	// and 188 consumers of an empty queue counted as moving it on such ticks (see decide).
 	thr := math.Max(2*cfg.Tolerance, math.Min(1, 0.01*(s.Hi-s.Lo)))
-	if s.Hi > s.Lo && math.Abs(y-s.Theta[pDrift]-s.Drift) >= thr {
+	if s.Hi > s.Lo && math.Abs(y-s.Theta[pDrift]-s.Drift) >= thr && (cfg.Tolerance == 0 || math.Abs(y) > 2*cfg.Tolerance) {
 		s.Kinds[Warmer].Moved += x[pWarmStart] + x[pWarmRun]
 		s.Kinds[Cooler].Moved += x[pCoolStart] + x[pCoolRun]
 	}
@@ -565,7 +572,29 @@ func shortAtRecord(s *State, h *Sample1, pv float64) int {
 type response struct {
 	run, start, end float64
 	lag, life       int
-	horizon         int // the coincidence point: ticks ahead at which a new unit is judged
+	horizon         int  // the coincidence point: ticks ahead at which a new unit is judged
+	base            int  // the model's index of the kind's run effect (start and end follow it)
+	noEnd           bool // the end effect is left out (still the prior's)
+}
+
+// gainDev is the standard error of gain(): the model's uncertainty about it (the noise
+// estimate times the covariance of the run, start and end effects that gain sums).
+func (r *response) gainDev(s *State) float64 {
+	h := r.horizon
+	if h < r.lag || s.Noise <= 0 {
+		return 0
+	}
+	c := [3]float64{float64(min(h-r.lag+1, r.life)), 1, 0}
+	if h >= r.lag+r.life && !r.noEnd {
+		c[2] = 1
+	}
+	var v float64
+	for i := range c {
+		for j := range c {
+			v += c[i] * c[j] * s.Cov[(r.base+i)*nParams+r.base+j]
+		}
+	}
+	return math.Sqrt(math.Max(v, 0) * s.Noise)
 }
 
 // gain is one new unit's effect on the metric at the coincidence point.
@@ -587,7 +616,9 @@ func kindResponse(cfg *Config, s *State, k Kind) response {
 		base = pCoolRun
 	}
 	r.run, r.start, r.end = s.Theta[base], s.Theta[base+1], s.Theta[base+2]
+	r.base = base
 	if ks.EndPrior {
+		r.noEnd = true
 		// The life is learned from the first ends at once, their effect only a tick later:
 		// in that tick the prior's end effect (-1 a unit) had each of 236 consumers in flight
 		// put an item back as it ended, and 916 were launched at once (the queue was emptied).
@@ -598,6 +629,7 @@ func kindResponse(cfg *Config, s *State, k Kind) response {
 		w := kindResponse(cfg, s, Warmer)
 		r.lag, r.life = 1, w.life
 		r.run, r.start, r.end = -w.run, -w.start, -w.end
+		r.base, r.noEnd = w.base, w.noEnd
 	}
 	// A unit whose effect builds up while it runs (a consumer draining a queue) is judged by
 	// what it has done at the end of its life (up to Coincidence ticks of it); a unit whose
@@ -782,6 +814,18 @@ func decide(cfg *Config, s *State, f *[2]flows, pv, sp float64, maybeHi, maybeLo
 		tiny := math.Abs(best.gain) < tinyGain && math.Max(math.Abs(s.Hi), math.Abs(s.Lo)) >= 10
 		if against || unmoved || tiny {
 			units = math.Min(units, math.Max(math.Ceil(math.Abs(sp-pv)), 2*ks.Moved))
+		}
+		// With a noise band set (the operator says the metric is noisy), an effect within
+		// unsureDevs standard errors of nothing is not taken at its word: the units are counted
+		// as if each moved the metric by that much, at least one. Jitter at an empty queue
+		// taught consumers to raise the metric by 0.16 a unit (over tinyGain: the bound above
+		// did not hold them), and 373 were launched in a tick, later 1000 a tick. Without a
+		// noise band the model's residuals are mostly its own misfit while it learns; counted
+		// so there too, 895 of random seeds 5001-6000 met every target instead of 925.
+		if cfg.Tolerance > 0 {
+			if d := unsureDevs * resp[best.kind].gainDev(s); d > math.Abs(best.gain) {
+				units = math.Min(units, math.Ceil(math.Abs(best.gap)/d))
+			}
 		}
 		// A persistent small error: act rather than wait for ever; but only with a unit that
 		// moves the metric toward the target from where it is now. A gap predicted on the far

@@ -12,26 +12,27 @@ import (
 // metric's noise band, is then the band of readings taken as at a known wall: learned from as
 // measurements, ticks at an empty queue read as 137, 138 and 139 taught that consumers do
 // nothing, and 1000 a tick were launched (137400 in 600 ticks, for a cost limit of 22520).
-// Both queues here fill while consumers, the only kind, drain them; the metric is read with a
-// jitter of -1..1 and the tolerance is 1. The control is still poor (the queue is drained to
-// empty and refills, IAE about 1.4 times the limits without jitter): this test holds
-// the floods and the cost, not the IAE.
+// Both first queues fill while consumers, the only kind, drain them; the metric is read with a
+// jitter of -1..1 (ten different sequences of it) and the tolerance is 1. The control is still
+// poor (the queue is drained to empty and refills, IAE up to about 1.4 times the limits
+// without jitter): this test holds the floods and the cost, not the IAE.
 func TestJitterAtAnEmptyQueueIsTheWall(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		seed     uint64
 		scenario string
 	}{
-		{"consumers of a queue offset by 138", 2075, `{"ticks":600,"target":{"type":"constant","value":116},
+		{"consumers of a queue offset by 138", `{"ticks":600,"target":{"type":"constant","value":116},
 			"plant":{"type":"queue","initial":64,"arrival_per_tick":11,"items_per_run":1,"run_lifetime_ticks":5,"lag_ticks":13,"metric_sign":-1,"metric_offset":138},
 			"relay":{"warmer":true,"cooler":false,"lookback":30},"controller":{"tolerance":1}}`},
-		{"consumers that live two ticks", 2163, `{"ticks":200,"target":{"type":"constant","value":-15},
+		{"consumers that live two ticks", `{"ticks":200,"target":{"type":"constant","value":-15},
 			"plant":{"type":"queue","initial":78,"arrival_per_tick":14,"items_per_run":3,"run_lifetime_ticks":2,"lag_ticks":15,"metric_sign":-1},
 			"relay":{"warmer":true,"cooler":false,"lookback":200},"controller":{"tolerance":1}}`},
-		// Warmers that are consumers empty the queue (read as 11); jitter there taught them to
-		// raise the metric by 0.06 a unit, and 953, then 1000 a tick were launched (cost 8929; now at
-		// most 96 a tick, cost 2202).
-		{"consumers named warmers, learned from jitter at the empty queue", 2116, `{"ticks":250,"target":{"type":"square","low":48,"high":69,"period":252},
+		// Warmers that are consumers empty the queue (read as 11), and producers named coolers
+		// are the only way up; jitter there taught the consumers to raise the metric by 0.06,
+		// or 0.16, a unit. Up to 1000 a tick were launched (cost up to 27260 in 250 ticks) in 3
+		// of these 10 sequences, until an effect within two standard errors of nothing was no
+		// longer taken at its word with a noise band set (loop's decide); at most 54 a tick since.
+		{"consumers named warmers, learned from jitter at the empty queue", `{"ticks":250,"target":{"type":"square","low":48,"high":69,"period":252},
 			"plant":{"type":"queue","initial":11,"arrival_per_tick":0,"items_per_run":1,"run_lifetime_ticks":11,"lag_ticks":11,"metric_sign":1,"metric_offset":11},
 			"relay":{"warmer":true,"cooler":true,"lookback":128},"controller":{"tolerance":1}}`},
 	} {
@@ -40,22 +41,31 @@ func TestJitterAtAnEmptyQueueIsTheWall(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := mustParse(t, tc.scenario)
-			rng := rand.New(rand.NewPCG(tc.seed, 7))
-			s.Plant.noiseAt = func(int) float64 { return float64(rng.IntN(3) - 1) }
-			rows, f := runMine(t, s)
-			most := 0
-			for _, r := range rows {
-				most = max(most, r.WarmersGranted, r.CoolersGranted)
-			}
-			t.Logf("at most %d a tick; cost %d (limit %.0f); IAE %.0f (limit %.0f, %d more for the jitter)", most, f.Cost, clean.CostLimit, f.IAE, clean.IAELimit, s.Ticks)
-			if most > 150 {
-				t.Errorf("%d units launched in one tick, want <= 150", most)
-			}
-			if float64(f.Cost) > clean.CostLimit {
-				t.Errorf("cost %d, want <= %.0f", f.Cost, clean.CostLimit)
+			for seed := uint64(1); seed <= 10; seed++ {
+				s := mustParse(t, tc.scenario)
+				s.Plant.noiseAt = jitterOf(seed, 1)
+				rows, f := runMine(t, s)
+				most := 0
+				for _, r := range rows {
+					most = max(most, r.WarmersGranted, r.CoolersGranted)
+				}
+				t.Logf("jitter %d: at most %d a tick; cost %d (limit %.0f); IAE %.0f (limit %.0f, %d more for the jitter)", seed, most, f.Cost, clean.CostLimit, f.IAE, clean.IAELimit, s.Ticks)
+				if most > 150 {
+					t.Errorf("jitter %d: %d units launched in one tick, want <= 150", seed, most)
+				}
+				if float64(f.Cost) > clean.CostLimit {
+					t.Errorf("jitter %d: cost %d, want <= %.0f", seed, f.Cost, clean.CostLimit)
+				}
 			}
 		})
+	}
+}
+
+// jitterOf is a uniform integer jitter of -j..j for the metric read at tick t: the same for a
+// seed and a tick, whoever else reads the plant (the bench's judge plans on copies of it).
+func jitterOf(seed uint64, j int) func(t int) float64 {
+	return func(t int) float64 {
+		return float64(rand.New(rand.NewPCG(seed, 7<<32|uint64(t))).IntN(2*j+1) - j)
 	}
 }
 

@@ -3,7 +3,8 @@ package sim
 import "math"
 
 // reference is the greedy near-limit controller: it knows the plant exactly (lag, effect per
-// unit, lifetimes, what is in flight) but not the future target nor the supply. Every tick it
+// unit, lifetimes, what is in flight) but not the future target, the supply, nor noise to come
+// (random arrivals, a jittered reading: it plans on the mean arrival). Every tick it
 // asks for the number of units of one kind that brings the metric closest to today's target at
 // the first tick those units act (tick t+lag), fewest units on a tie.
 type reference struct {
@@ -29,6 +30,11 @@ func (r *reference) helps(t int, p plant) bool {
 // predict is the metric at t+lag if w warmers and c coolers are granted at t.
 func (r *reference) predict(p plant, t, w, c int) float64 {
 	q := p.clone()
+	if qp, ok := q.(*queuePlant); ok {
+		// It knows the plant, not its noise: it plans on the mean arrival and the queue as it
+		// is, never on the arrivals or readings to come.
+		qp.spec.arrivalAt, qp.spec.noiseAt = nil, nil
+	}
 	q.schedule(t, w, c)
 	var pv float64
 	for s := t + 1; s <= t+r.spec.Lag; s++ {
