@@ -41,7 +41,7 @@ type Control struct {
 	SourceTimeout time.Duration `env:"RELAY_SOURCE_TIMEOUT" default:"0s" help:"Timeout of one source read (0 = 80% of --delay, at most 30s)."`
 	MaxPerTick    int           `env:"RELAY_MAX_PER_TICK" default:"100" help:"Most units of one kind asked for in one tick."`
 	MaxInFlight   int           `env:"RELAY_MAX_IN_FLIGHT" default:"1000" help:"Most units of one kind pending or running at once."`
-	Tolerance     float64       `env:"RELAY_TOLERANCE" default:"0" help:"No action while |target - metric| is within this band (metric units); readings within it of a known wall (an empty queue) are taken as at the wall. Set it to the metric's noise band."`
+	Tolerance     float64       `env:"RELAY_TOLERANCE" default:"0" help:"No action while |target - metric| is within this band (metric units); readings within it of a known wall (an empty queue) are taken as at the wall; above 0, a learned effect within two standard errors of nothing is not taken at its word. Set it to the metric's noise band."`
 	MetricScale   float64       `env:"RELAY_METRIC_SCALE" default:"0" help:"Metric units the controller takes as one of its own: 0 chooses from the first readings (1 for readings from 1 to 300, below 3 only whole ones; else a power of ten); set it (e.g. 0.01 for a CPU share) when the first readings mislead. A checkpointed controller keeps its scale."`
 }
 
