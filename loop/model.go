@@ -204,13 +204,23 @@ func timing(k *KindState) (lag, life int) {
 // unitResponse is the learned change of the metric h ticks after launching one unit of a kind
 // with the given lag and life, per the model (run, start, end effects).
 func unitResponse(run, start, end float64, lag, life, h int) float64 {
-	if h < lag {
-		return 0
-	}
-	active := min(h-lag+1, life)
-	g := run*float64(active) + start
-	if h >= lag+life {
+	w := unitWeights(lag, life, h)
+	g := run*w[0] + start*w[1]
+	if w[2] != 0 {
 		g += end
 	}
 	return g
+}
+
+// unitWeights are how many times each of a kind's run, start and end effects count in one
+// unit's change of the metric h ticks after its launch (see unitResponse).
+func unitWeights(lag, life, h int) [3]float64 {
+	if h < lag {
+		return [3]float64{}
+	}
+	w := [3]float64{float64(min(h-lag+1, life)), 1, 0}
+	if h >= lag+life {
+		w[2] = 1
+	}
+	return w
 }

@@ -580,13 +580,12 @@ type response struct {
 // gainDev is the standard error of gain(): the model's uncertainty about it (the noise
 // estimate times the covariance of the run, start and end effects that gain sums).
 func (r *response) gainDev(s *State) float64 {
-	h := r.horizon
-	if h < r.lag || s.Noise <= 0 {
+	if s.Noise <= 0 {
 		return 0
 	}
-	c := [3]float64{float64(min(h-r.lag+1, r.life)), 1, 0}
-	if h >= r.lag+r.life && !r.noEnd {
-		c[2] = 1
+	c := unitWeights(r.lag, r.life, r.horizon)
+	if r.noEnd {
+		c[2] = 0
 	}
 	var v float64
 	for i := range c {

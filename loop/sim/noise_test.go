@@ -93,6 +93,11 @@ func poissonArrivals(seed uint64, a float64, ticks int) func(int) float64 {
 	for i := range arr {
 		arr[i] = poisson(rng, a)
 	}
+	return perTick(arr)
+}
+
+// perTick is a plant's arrivalAt from the items arriving at each tick (the last for any later).
+func perTick(arr []float64) func(int) float64 {
 	return func(t int) float64 { return arr[min(max(t, 0), len(arr)-1)] }
 }
 
@@ -159,7 +164,7 @@ func TestPeriodicBurstsAreNotTakenForANewRate(t *testing.T) {
 			for i := 0; i < len(arr); i += 10 {
 				arr[i] = tc.burst(rng)
 			}
-			s.Plant.arrivalAt = func(t int) float64 { return arr[min(max(t, 0), len(arr)-1)] }
+			s.Plant.arrivalAt = perTick(arr)
 			rows, err := Run(s, Project)
 			if err != nil {
 				t.Fatal(err)
