@@ -33,6 +33,16 @@ type StarveFigure struct {
 	Overshoot float64
 	// Band is the largest tracking band over the measured ticks (0 for a stepwise target).
 	Band float64
+	// At is the tick of the largest excursion (End when PV never went past SP).
+	At int
+	// Late: the largest excursion came before a unit granted after the window could act
+	// (At < End + lag) and no unit of the kind that moves the metric that way was granted from
+	// the plant's response time before the window's start to At. It is the window's own
+	// shortfall showing after the window through the plant's lag (tasks that ended while
+	// nothing could be started): no unit of the controller's pushed the metric that way, and
+	// none granted after the window could have acted in time. The figure counts it all the
+	// same; the wide benchmark reports it apart.
+	Late bool
 }
 
 // OK reports whether the overshoot is at most 10% of the error left.
@@ -91,7 +101,7 @@ func Compute(s *Scenario, rows []Row) Figures {
 			continue
 		}
 		end := rows[w[1]]
-		sf := StarveFigure{Start: w[0], End: w[1], ErrorLeft: math.Abs(end.SP - end.PV)}
+		sf := StarveFigure{Start: w[0], End: w[1], ErrorLeft: math.Abs(end.SP - end.PV), At: w[1]}
 		side := math.Copysign(1, end.SP-end.PV) // +1: PV below SP; past SP is PV - SP > 0
 		for t := w[1]; t < len(rows) && t < w[1]+PostStarveTicks; t++ {
 			band := 0.0
@@ -103,11 +113,31 @@ func Compute(s *Scenario, rows []Row) Figures {
 				band = trackingBand(rows, t, s.Plant.responseTicks())
 				sf.Band = math.Max(sf.Band, band)
 			}
-			sf.Overshoot = math.Max(sf.Overshoot, (rows[t].PV-rows[t].SP)*side-band)
+			if o := (rows[t].PV-rows[t].SP)*side - band; o > sf.Overshoot {
+				sf.Overshoot, sf.At = o, t
+			}
 		}
+		sf.Late = sf.Overshoot > 0 && sf.At < w[1]+s.Plant.Lag && !pushedPast(s, rows, w[0], sf.At, side)
 		f.PostStarve = append(f.PostStarve, sf)
 	}
 	return f
+}
+
+// pushedPast reports whether units that move the metric in direction side (+1 up) were granted
+// from the plant's response time before tick start up to tick at.
+func pushedPast(s *Scenario, rows []Row, start, at int, side float64) bool {
+	// A warmer raises a task count and, read with metric_sign -1, a queue's metric.
+	warmerUp := s.Plant.Type != "queue" || s.Plant.MetricSign < 0
+	for t := max(start-s.Plant.responseTicks(), 0); t <= at && t < len(rows); t++ {
+		n := rows[t].CoolersGranted
+		if (side > 0) == warmerUp {
+			n = rows[t].WarmersGranted
+		}
+		if n > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // trackingBand is how far SP moved over the r ticks up to tick t: a controller that put PV

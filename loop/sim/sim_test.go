@@ -352,6 +352,49 @@ func TestFigures(t *testing.T) {
 	}
 }
 
+// A post-starvation excursion is Late (the window's own shortfall, shown through the lag) only
+// if it comes before a unit granted after the window can act and no unit that moves the metric
+// that way was granted: an overshoot the controller's units made is never excused.
+func TestPostStarveLate(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		plant string
+		drop  int // the tick PV falls 5 below SP (it was 1 above at the window's end, tick 20)
+		grant func(r []Row)
+		late  bool
+	}{
+		{"tasks ended in the window show after it", `{"type":"tasks","lag_ticks":5}`, 22, nil, true},
+		{"a cooler granted before the window pushed", `{"type":"tasks","lag_ticks":5}`, 22, func(r []Row) { r[8].CoolersGranted = 3 }, false},
+		{"a cooler granted after it pushed", `{"type":"tasks","lag_ticks":5}`, 22, func(r []Row) { r[21].CoolersGranted = 1 }, false},
+		{"a warmer does not push down", `{"type":"tasks","lag_ticks":5}`, 22, func(r []Row) { r[21].WarmersGranted = 4 }, true},
+		{"a unit granted after the window could have acted", `{"type":"tasks","lag_ticks":5}`, 25, nil, false},
+		{"consumers lower a metric read with sign +1", `{"type":"queue","lag_ticks":5,"metric_sign":1}`, 22, func(r []Row) { r[12].WarmersGranted = 2 }, false},
+		{"producers raise it", `{"type":"queue","lag_ticks":5,"metric_sign":1}`, 22, func(r []Row) { r[12].CoolersGranted = 2 }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustParse(t, `{"ticks":60,"plant":`+tc.plant+`,"supply":{"starved":[[10,20]]}}`)
+			rows := make([]Row, 60)
+			for i := range rows {
+				rows[i] = Row{Tick: i, SP: 10, PV: 11}
+				if i >= tc.drop {
+					rows[i].PV = 5
+				}
+			}
+			if tc.grant != nil {
+				tc.grant(rows)
+			}
+			f := Compute(s, rows)
+			if len(f.PostStarve) != 1 {
+				t.Fatalf("post-starvation %+v", f.PostStarve)
+			}
+			w := f.PostStarve[0]
+			if w.OK() || w.Overshoot != 5 || w.At != tc.drop || w.Late != tc.late {
+				t.Fatalf("got %+v, want overshoot 5 at %d, late %v", w, tc.drop, tc.late)
+			}
+		})
+	}
+}
+
 // The deadlock figure counts a tick only if one unit would have helped, judged against the
 // target when the unit acts (t+lag), not when it was asked for: a falling target that a warmer
 // would have passed by then is not a tick a warmer-only controller could have helped.
