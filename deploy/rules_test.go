@@ -46,7 +46,7 @@ func TestRulesAreValidAndComplete(t *testing.T) {
 		"RelayMesosNoLeader", "RelayMesosLeaderCountNotOne", "RelayMesosLeadershipFlapping",
 		"RelayMesosCheckpointFailing", "RelayMesosStarved", "RelayMesosErrorOutsideBand",
 		"RelayMesosSourceMisses", "RelayMesosZooKeeperSessionLost", "RelayMesosMesosDisconnected",
-		"RelayMesosLaunchBackoff",
+		"RelayMesosLaunchBackoff", "RelayMesosMetricRefreshSlowerThanTick",
 	} {
 		if !alerts[want] {
 			t.Errorf("alert %s missing", want)

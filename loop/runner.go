@@ -47,6 +47,10 @@ type TickRecord struct {
 	State State
 	// Took is how long the tick took (sources, controller and actuator).
 	Took time.Duration
+	// MetricEvery is how many ticks the metric has been seen to hold each value before it
+	// changes, when it changes at such a regular period of 2 ticks or more (a series scraped
+	// less often than it is read); 0 otherwise.
+	MetricEvery int
 }
 
 // Observer is told about every tick, on the runner's goroutine; it must not block for long.
@@ -90,6 +94,7 @@ type Runner struct {
 	obs   Observer
 	clock Clock
 	log   hclog.Logger
+	watch refreshWatch
 }
 
 // NewRunner returns a runner. obs may be nil; clock nil means the wall clock.
@@ -153,8 +158,26 @@ func (r *Runner) Tick(ctx context.Context) {
 	rec.State = r.ctrl.State()
 	rec.Terms = r.ctrl.Terms()
 	rec.Took = r.clock.Now().Sub(start)
+	r.watchRefresh(&rec)
 	r.logTick(&rec)
 	r.obs.Tick(&rec)
+}
+
+// watchRefresh notes in rec how often the metric changes, and logs when it starts or stops
+// changing only every few ticks: the controller learns the plant from each tick's move and
+// takes a held reading for a metric that did not move (see refreshWatch).
+func (r *Runner) watchRefresh(rec *TickRecord) {
+	was := r.watch.every
+	rec.MetricEvery = r.watch.observe(rec.Input.Metric.Value, rec.Input.Metric.OK)
+	switch {
+	case rec.MetricEvery == was:
+	case rec.MetricEvery > 0:
+		r.log.Warn("metric_refresh_slower_than_tick", "every_ticks", rec.MetricEvery,
+			"every", time.Duration(rec.MetricEvery)*r.cfg.Delay, "delay", r.cfg.Delay,
+			"advice", "set --delay to the metric's refresh interval (a Prometheus series: its scrape interval)")
+	default:
+		r.log.Info("metric_refresh_every_tick", "was_every_ticks", was)
+	}
 }
 
 func (r *Runner) logTick(rec *TickRecord) {

@@ -27,6 +27,9 @@ type TickReport struct {
 	Terms map[string]float64
 	// Took is how long the tick took (sources, controller and actuator).
 	Took time.Duration
+	// MetricEvery is how many ticks the metric holds each value when it changes only at such a
+	// regular period (loop.TickRecord.MetricEvery); 0 otherwise.
+	MetricEvery int
 }
 
 // maxTickGap bounds the time between two ticks that still counts as starved time; a longer
@@ -37,6 +40,8 @@ func (m *Metrics) buildController(f *factory) {
 	m.metric = f.gauge("metric", "Latest metric reading (NaN after a miss or on a follower).")
 	m.target = f.gauge("target", "Latest target reading (NaN after a miss or on a follower).")
 	m.errorG = f.gauge("error", "target - metric at the latest tick (NaN after a miss or on a follower).")
+	m.refreshTicks = f.gauge("metric_refresh_ticks",
+		"Ticks the metric holds each value when it changes only at such a regular period of 2 or more (a series scraped less often than it is read: set --delay to the scrape interval); 0 otherwise.")
 	m.terms = f.gaugeVec("controller_term",
 		"Controller internals by term: drift (metric units per tick), warmer_per_unit and cooler_per_unit (learned effect of one unit, metric units), warmer_lag, warmer_life, cooler_lag, cooler_life (ticks).",
 		"term")
@@ -68,6 +73,7 @@ func (m *Metrics) Tick(r TickReport) {
 		m.tickMisses.Inc()
 	}
 	m.metric.Set(reading(r.Metric, r.MetricOK))
+	m.refreshTicks.Set(float64(r.MetricEvery))
 	m.target.Set(reading(r.Target, r.TargetOK))
 	if miss {
 		m.errorG.Set(math.NaN())

@@ -77,7 +77,7 @@ type Metrics struct {
 	launchBackoff                                               *prometheus.GaugeVec
 
 	// controller (per tick)
-	metric, target, errorG                prometheus.Gauge
+	metric, target, errorG, refreshTicks  prometheus.Gauge
 	terms                                 *prometheus.GaugeVec
 	decision                              *prometheus.GaugeVec
 	requested, granted                    *prometheus.CounterVec

@@ -24,7 +24,7 @@ var exportedNames = []string{
 	"relay_mesos_tasks_ended_total", "relay_mesos_task_kills_total", "relay_mesos_mesos_events_total",
 	"relay_mesos_mesos_problems_total", "relay_mesos_mesos_disconnects_total", "relay_mesos_mesos_subscribed",
 	"relay_mesos_mesos_subscriptions_total", "relay_mesos_framework_info", "relay_mesos_launch_backoff_seconds",
-	"relay_mesos_metric", "relay_mesos_target", "relay_mesos_error", "relay_mesos_controller_term",
+	"relay_mesos_metric", "relay_mesos_metric_refresh_ticks", "relay_mesos_target", "relay_mesos_error", "relay_mesos_controller_term",
 	"relay_mesos_decision_units", "relay_mesos_units_requested_total", "relay_mesos_units_granted_total",
 	"relay_mesos_tasks", "relay_mesos_starved", "relay_mesos_starvation_streak_seconds",
 	"relay_mesos_starved_seconds_total", "relay_mesos_ticks_total", "relay_mesos_tick_misses_total",
@@ -205,6 +205,20 @@ func TestLabelValuesAreBounded(t *testing.T) {
 
 func tick(at time.Time, metric float64, ok bool) TickReport {
 	return TickReport{Time: at, Metric: metric, Target: 50, MetricOK: ok, TargetOK: true}
+}
+
+// The metric's refresh period found by the runner is exported as it comes, and back to 0.
+func TestMetricRefreshTicksFollowsTheTicks(t *testing.T) {
+	m := New(prometheus.NewRegistry())
+	t0 := time.Unix(1000, 0)
+	for i, every := range []int{0, 15, 15, 0} {
+		r := tick(t0.Add(time.Duration(i)*time.Second), 42, true)
+		r.MetricEvery = every
+		m.Tick(r)
+		if got := testutil.ToFloat64(m.refreshTicks); got != float64(every) {
+			t.Fatalf("tick %d: metric_refresh_ticks = %v, want %d", i, got, every)
+		}
+	}
 }
 
 func TestMissIsNaNAndNullNeverZero(t *testing.T) {

@@ -199,7 +199,7 @@ func (r *Replica) observeTick(rec *loop.TickRecord) {
 		Time: rec.Time, Metric: in.Metric.Value, MetricOK: in.Metric.OK, Target: in.Target.Value, TargetOK: in.Target.OK,
 		Requested: metrics.KindUnits{Warmer: d.Warmers, Cooler: d.Coolers},
 		Ledger:    metricsLedger(in.Ledger),
-		Starved:   d.Starved, Terms: termsMap(rec.Terms), Took: rec.Took,
+		Starved:   d.Starved, Terms: termsMap(rec.Terms), Took: rec.Took, MetricEvery: rec.MetricEvery,
 	})
 }
 
