@@ -129,6 +129,9 @@ func TestFollowsANewLeadingMasterThroughZooKeeper(t *testing.T) {
 	r.s.Demand(1, 0)
 	waitUntil(t, 10*time.Second, "a task running on the old master", func() bool { return masterTasks(old, "TASK_RUNNING") == 1 })
 	waitUntil(t, 10*time.Second, "the ledger counting it", func() bool { return r.s.Status().Ledger.Warmer.Running == 1 })
+	// RUNNING means its process started, not that it has written its line yet; stopping the
+	// master at once may kill it first (seen in CI).
+	waitUntil(t, 10*time.Second, "the old task's line", func() bool { return len(lines(t, dir)) == 1 })
 
 	// The old leader dies; its node goes (an ephemeral node of its session); no master leads
 	// for a while; then the next one publishes its node.
