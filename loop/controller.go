@@ -136,6 +136,23 @@ func (c *Controller) State() State { return c.state }
 // Restore replaces the state (after loading a checkpoint).
 func (c *Controller) Restore(s State) { c.state = s }
 
+// Retick makes d the tick length and starts learning again: everything the state learned (lags
+// and lives in ticks, effects and drift a tick, the histories) counts in ticks of the old
+// length. Kept: the metric's scale, the time of the last tick, and the ledger's counts and the
+// units asked for at the last tick, so that units already in flight are not taken for new
+// launches or starts. d must be > 0.
+func (c *Controller) Retick(d time.Duration) {
+	old := &c.state
+	s := NewState()
+	s.Scale, s.LastNow, s.TickNanos = old.Scale, old.LastNow, int64(d)
+	for k := range s.Kinds {
+		o, n := &old.Kinds[k], &s.Kinds[k]
+		n.PrevPending, n.PrevRunning, n.Asked = o.PrevPending, o.PrevRunning, o.Asked
+	}
+	c.cfg.Delay = d
+	c.state = s
+}
+
 // Config returns the controller's config.
 func (c *Controller) Config() Config { return c.cfg }
 

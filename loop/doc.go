@@ -328,5 +328,8 @@
 // MarshalState and UnmarshalState convert it for checkpoints, refusing a newer version or a state
 // that does not hold together. A new leader that restores it resumes with the learned model; after
 // a gap of several ticks (Config.Delay tells the tick length) it shifts its history so ages stay
-// right.
+// right. The state notes the tick length it was learned at (added within version 1; an older
+// checkpoint has none and is resumed as it is): a runner ticking at another length (--delay
+// changed between leaders) has the controller learn again (Controller.Retick), keeping only
+// the metric's scale and the ledger's last counts.
 package loop

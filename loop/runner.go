@@ -48,8 +48,8 @@ type TickRecord struct {
 	// Took is how long the tick took (sources, controller and actuator).
 	Took time.Duration
 	// MetricEvery is how many ticks the metric has been seen to hold each value before it
-	// changes, when it changes at such a regular period of 2 ticks or more (a series scraped
-	// less often than it is read); 0 otherwise.
+	// changes, when it changes at such a regular period (a series scraped less often than it
+	// is read; see refreshWatch); 0 otherwise.
 	MetricEvery int
 }
 
@@ -114,7 +114,24 @@ func NewRunner(cfg RunnerConfig, ctrl *Controller, read Reader, act Actuator, ob
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	return &Runner{cfg: cfg, ctrl: ctrl, read: read, act: act, obs: obs, clock: clock, log: log.Named("loop")}, nil
+	r := &Runner{cfg: cfg, ctrl: ctrl, read: read, act: act, obs: obs, clock: clock, log: log.Named("loop")}
+	r.matchTick()
+	return r, nil
+}
+
+// matchTick starts the controller learning again when its state was learned at another tick
+// length than the runner's (a checkpoint written before --delay changed, as the metric refresh
+// warning advises): the lags and lives it learned count in ticks of that length, its effects
+// and drift are per such tick. Resumed as it was, a state learned at 1 s ticks and run at 15 s
+// ticks would wait fifteen times too long for its units, and expect a fifteenth of the drift.
+func (r *Runner) matchTick() {
+	learned := time.Duration(r.ctrl.state.TickNanos)
+	if learned == 0 || learned == r.cfg.Delay {
+		return
+	}
+	r.ctrl.Retick(r.cfg.Delay)
+	r.log.Warn("controller_relearning", "learned_at_tick", learned, "tick", r.cfg.Delay,
+		"reason", "the checkpointed model counts in ticks of another length (--delay changed)")
 }
 
 // Run ticks until ctx is done, then withdraws any demand not yet granted and returns

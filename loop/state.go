@@ -153,6 +153,11 @@ type State struct {
 	Tick  int64   `json:"tick"`
 	// LastNow is the time of the previous tick (Unix nanoseconds; 0 = none).
 	LastNow int64 `json:"last_now"`
+	// TickNanos is the tick length the model was learned at (nanoseconds): its lags, lives,
+	// effects and drift count in such ticks. 0 until the first tick with a known tick length,
+	// and in a checkpoint from before it was kept (added within version 1). A runner given a
+	// state learned at another tick length starts learning again (Runner, Controller.Retick).
+	TickNanos int64 `json:"tick_ns,omitempty"`
 	// PrevPV is the previous tick's metric, valid when PrevOK.
 	PrevPV float64 `json:"prev_pv"`
 	PrevOK bool    `json:"prev_ok"`

@@ -142,6 +142,9 @@ func metricScale(pv, sp float64) float64 {
 }
 
 func step(cfg *Config, s *State, in Input) Decision {
+	if s.TickNanos == 0 {
+		s.TickNanos = int64(cfg.Delay)
+	}
 	s.Tick++
 	t := s.Tick
 	learn := advanceClock(cfg, s, in.Now)
