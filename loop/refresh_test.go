@@ -41,6 +41,9 @@ func TestRefreshWatchFindsAHeldMetric(t *testing.T) {
 			}
 			return v, true
 		}, 200, 0},
+		{"a count held at its target, changing every other tick", func(t int) (float64, bool) {
+			return float64(16 + (t/2)%2), true
+		}, 200, 0},
 		{"refreshed every 5 ticks, then still", func(t int) (float64, bool) { return float64(min(t, 100) / 5), true }, 200, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -80,6 +83,6 @@ func TestRunnerWarnsOfAMetricRefreshedSlowerThanItTicks(t *testing.T) {
 		t.Fatalf("want one warning naming 15 ticks (15s); log:\n%s", out)
 	}
 	if every[50] != 0 || every[199] != 15 {
-		t.Fatalf("MetricEvery at ticks 50 and 199: %d and %d, want 0 (not yet 6 changes) and 15", every[50], every[199])
+		t.Fatalf("MetricEvery at ticks 50 and 199: %d and %d, want 0 (not yet 10 changes) and 15", every[50], every[199])
 	}
 }

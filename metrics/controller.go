@@ -41,7 +41,7 @@ func (m *Metrics) buildController(f *factory) {
 	m.target = f.gauge("target", "Latest target reading (NaN after a miss or on a follower).")
 	m.errorG = f.gauge("error", "target - metric at the latest tick (NaN after a miss or on a follower).")
 	m.refreshTicks = f.gauge("metric_refresh_ticks",
-		"Ticks the metric holds each value when it changes only at such a regular period of 2 or more (a series scraped less often than it is read: set --delay to the scrape interval); 0 otherwise.")
+		"Ticks the metric holds each value when it changes only at such a regular period of 3 or more (a series scraped less often than it is read: set --delay to the scrape interval); 0 otherwise.")
 	m.terms = f.gaugeVec("controller_term",
 		"Controller internals by term: drift (metric units per tick), warmer_per_unit and cooler_per_unit (learned effect of one unit, metric units), warmer_lag, warmer_life, cooler_lag, cooler_life (ticks).",
 		"term")

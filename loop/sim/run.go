@@ -186,13 +186,16 @@ func runProjectObserved(s *Scenario, obs loop.Observer) ([]Row, *loop.Controller
 	rows := make([]Row, 0, s.Ticks)
 	for t := 0; t < s.Ticks; t++ {
 		clock.now = epoch.Add(time.Duration(t) * time.Second)
-		pv = p.step(t)
+		truePV := p.step(t)
+		if s.Plant.holdEvery <= 1 || t%s.Plant.holdEvery == 0 {
+			pv = truePV
+		}
 		sp = s.Target.At(t)
 		help := judge.helps(t, p)
 		act.t = t
 		act.reqW, act.reqC, act.gotW, act.gotC = 0, 0, 0, 0
 		r.Tick(ctx)
-		rows = append(rows, Row{Tick: t, SP: sp, PV: pv, Requested: act.reqW - act.reqC, Executed: act.gotW - act.gotC,
+		rows = append(rows, Row{Tick: t, SP: sp, PV: truePV, Requested: act.reqW - act.reqC, Executed: act.gotW - act.gotC,
 			State: p.state(), WarmersGranted: act.gotW, CoolersGranted: act.gotC, Starved: !s.Supply.available(t),
 			CanHelp: help})
 	}

@@ -92,6 +92,10 @@ type PlantSpec struct {
 	// noiseAt, when set (by tests only), is added to the metric read at tick t (a queue's
 	// length sampled between the producer's and the consumers' steps); the plant is unchanged.
 	noiseAt func(t int) float64
+	// holdEvery, when above 1 (set by tests only), has the metric read refreshed only every
+	// holdEvery ticks (a Prometheus series scraped less often than it is read): between
+	// refreshes the controller reads the last refreshed value; the rows hold the true metric.
+	holdEvery int
 }
 
 // responseTicks is the plant's response time: the ticks from a grant to the tick its effect is

@@ -34,6 +34,8 @@ const wideFirstSeed = 2001
 // one item a tick, their items arriving independently (a Poisson count of that mean each tick),
 // judged against the targets of steady arrivals with the IAE allowed the count's deviation
 // (the square root of the mean) a tick more; it counts floods as the jitter does.
+// RELAY_SIM_WIDE_HOLD=N has the metric the controller reads refreshed only every N ticks (a
+// Prometheus series scraped less often than it is read), judged on the true metric.
 func TestWideRandomBench(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("RELAY_SIM_WIDE"))
 	if n <= 0 {
@@ -50,6 +52,7 @@ func TestWideRandomBench(t *testing.T) {
 	units, _ := strconv.ParseFloat(os.Getenv("RELAY_SIM_WIDE_UNITS"), 64)
 	jitter, _ := strconv.Atoi(os.Getenv("RELAY_SIM_WIDE_JITTER"))
 	arrivals := os.Getenv("RELAY_SIM_WIDE_ARRIVALS") == "random"
+	hold, _ := strconv.Atoi(os.Getenv("RELAY_SIM_WIDE_HOLD"))
 	gen := RandomScenario
 	switch g := os.Getenv("RELAY_SIM_WIDE_GEN"); g {
 	case "", "random":
@@ -66,6 +69,7 @@ func TestWideRandomBench(t *testing.T) {
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
+		s.Plant.holdEvery = hold
 		r, err := Evaluate(s)
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
