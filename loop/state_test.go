@@ -10,7 +10,10 @@ import (
 	"time"
 )
 
-func TestStateRoundTripResumesTheSameDecisions(t *testing.T) {
+// learnedOnTasks returns a controller (ticking every second) that has held a task plant (lag 5,
+// life 20) at 30 tasks for 150 ticks, the plant, and the controller's checkpoint.
+func learnedOnTasks(t *testing.T) (Config, *Controller, *taskPlant, []byte) {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Delay = time.Second
 	a := New(cfg)
@@ -24,6 +27,12 @@ func TestStateRoundTripResumesTheSameDecisions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg, a, p, b
+}
+
+func TestStateRoundTripResumesTheSameDecisions(t *testing.T) {
+	cfg, a, p, b := learnedOnTasks(t)
+	epoch := time.Unix(1e9, 0)
 	if len(b) > 16<<10 {
 		t.Fatalf("state is %d bytes; it must stay small (checkpointed every few ticks)", len(b))
 	}

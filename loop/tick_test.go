@@ -15,21 +15,10 @@ import (
 // the same tick length, or from a checkpoint that predates the tick length it was learned at,
 // it is kept.
 func TestARunnerRelearnsAStateLearnedAtAnotherTick(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Delay = time.Second
-	a := New(cfg)
-	p := newTaskPlant(5, 20)
-	epoch := time.Unix(1e9, 0)
-	for i := 0; i < 150; i++ {
-		p.tick(a, epoch.Add(time.Duration(i)*time.Second), 30)
-	}
+	cfg, a, _, b := learnedOnTasks(t)
 	st := a.State()
 	if st.TickNanos != int64(time.Second) || a.Terms().WarmerLag < 4 {
 		t.Fatalf("learned state: tick %v, warmer lag %v; want 1s and the plant's lag of 5", time.Duration(st.TickNanos), a.Terms().WarmerLag)
-	}
-	b, err := MarshalState(&st)
-	if err != nil {
-		t.Fatal(err)
 	}
 	old := st
 	old.TickNanos = 0 // written before the tick length was kept
