@@ -37,7 +37,8 @@ type StarveFigure struct {
 	At int
 	// Late: the largest excursion came before a unit granted after the window could act
 	// (At < End + lag) and no unit of the kind that moves the metric that way was granted from
-	// the plant's response time before the window's start to At. It is the window's own
+	// the plant's response time before the window's start to At - lag (a unit granted later
+	// had not acted by At). It is the window's own
 	// shortfall showing after the window through the plant's lag (tasks that ended while
 	// nothing could be started): no unit of the controller's pushed the metric that way, and
 	// none granted after the window could have acted in time. The figure counts it all the
@@ -124,11 +125,14 @@ func Compute(s *Scenario, rows []Row) Figures {
 }
 
 // pushedPast reports whether units that move the metric in direction side (+1 up) were granted
-// from the plant's response time before tick start up to tick at.
+// from the plant's response time before tick start up to the lag before tick at: a unit
+// granted later had not acted by then (two coolers granted three and five ticks after a starved
+// window, each 17 ticks before it could act, were taken for the push behind tasks that ended
+// eight ticks after the window; random seed 10590).
 func pushedPast(s *Scenario, rows []Row, start, at int, side float64) bool {
 	// A warmer raises a task count and, read with metric_sign -1, a queue's metric.
 	warmerUp := s.Plant.Type != "queue" || s.Plant.MetricSign < 0
-	for t := max(start-s.Plant.responseTicks(), 0); t <= at && t < len(rows); t++ {
+	for t := max(start-s.Plant.responseTicks(), 0); t <= at-max(s.Plant.Lag, 1) && t < len(rows); t++ {
 		n := rows[t].CoolersGranted
 		if (side > 0) == warmerUp {
 			n = rows[t].WarmersGranted

@@ -365,7 +365,9 @@ func TestPostStarveLate(t *testing.T) {
 	}{
 		{"tasks ended in the window show after it", `{"type":"tasks","lag_ticks":5}`, 22, nil, true},
 		{"a cooler granted before the window pushed", `{"type":"tasks","lag_ticks":5}`, 22, func(r []Row) { r[8].CoolersGranted = 3 }, false},
-		{"a cooler granted after it pushed", `{"type":"tasks","lag_ticks":5}`, 22, func(r []Row) { r[21].CoolersGranted = 1 }, false},
+		{"a cooler granted in time to act by then pushed", `{"type":"tasks","lag_ticks":5}`, 24, func(r []Row) { r[19].CoolersGranted = 1 }, false},
+		{"without it, tasks that ended show", `{"type":"tasks","lag_ticks":5}`, 24, nil, true},
+		{"a cooler granted too late to act by then did not push", `{"type":"tasks","lag_ticks":5}`, 22, func(r []Row) { r[20].CoolersGranted = 1 }, true},
 		{"a warmer does not push down", `{"type":"tasks","lag_ticks":5}`, 22, func(r []Row) { r[21].WarmersGranted = 4 }, true},
 		{"a unit granted after the window could have acted", `{"type":"tasks","lag_ticks":5}`, 25, nil, false},
 		{"consumers lower a metric read with sign +1", `{"type":"queue","lag_ticks":5,"metric_sign":1}`, 22, func(r []Row) { r[12].WarmersGranted = 2 }, false},
