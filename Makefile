@@ -57,14 +57,16 @@ bench-control: build
 # JITTER=J reads the metric with -J..J of jitter added and counts floods.
 # ARRIVALS=random runs only queues with arrivals, the items arriving at random (Poisson).
 # GEN=wider draws plants wider than the ones the controller was tuned on (loop/sim WiderScenario).
+# HOLD=N reads the metric refreshed only every N ticks (a series scraped less often than read).
 WIDE ?= 200
 WIDE_FIRST ?= 2001
 UNITS ?=
 JITTER ?=
 ARRIVALS ?=
 GEN ?=
+HOLD ?=
 bench-control-wide:
-	RELAY_SIM_WIDE=$(WIDE) RELAY_SIM_WIDE_FIRST=$(WIDE_FIRST) RELAY_SIM_WIDE_UNITS=$(UNITS) RELAY_SIM_WIDE_JITTER=$(JITTER) RELAY_SIM_WIDE_ARRIVALS=$(ARRIVALS) RELAY_SIM_WIDE_GEN=$(GEN) $(GO) test -count=1 -v -timeout 30m -run TestWideRandomBench ./loop/sim/
+	RELAY_SIM_WIDE=$(WIDE) RELAY_SIM_WIDE_FIRST=$(WIDE_FIRST) RELAY_SIM_WIDE_UNITS=$(UNITS) RELAY_SIM_WIDE_JITTER=$(JITTER) RELAY_SIM_WIDE_ARRIVALS=$(ARRIVALS) RELAY_SIM_WIDE_GEN=$(GEN) RELAY_SIM_WIDE_HOLD=$(HOLD) $(GO) test -count=1 -v -timeout 30m -run TestWideRandomBench ./loop/sim/
 
 bench-framework: build
 	RELAY_BENCH_FRAMEWORK=1 $(GO) test -count=1 -v -run TestBenchLaunchThroughput ./framework/
