@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"strings"
 	"sync"
@@ -22,25 +21,8 @@ import (
 var server *zktest.Process
 
 func TestMain(m *testing.M) {
-	var stop func()
-	var err error
-	if server, stop, err = zktest.Shared("election-zk"); err != nil {
-		fmt.Println(err)
-		os.Exit(1)
-	}
-	if server == nil {
-		fmt.Println("skipping election tests:", zktest.Available())
-		os.Exit(0)
-	}
-	code := m.Run()
-	stop()
-	if code == 0 {
-		if err := goleak.Find(goleak.IgnoreTopFunction("time.Sleep")); err != nil {
-			fmt.Println("leaked goroutines:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	zktest.Main(m, "election-zk", &server, zktest.MainOptions{SkipAll: true,
+		Leaks: func() error { return goleak.Find(goleak.IgnoreTopFunction("time.Sleep")) }})
 }
 
 type testLog struct{ t testing.TB }

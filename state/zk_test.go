@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -23,24 +22,7 @@ import (
 var server *zktest.Process
 
 func TestMain(m *testing.M) {
-	var stop func()
-	var err error
-	if server, stop, err = zktest.Shared("state-zk"); err != nil {
-		fmt.Println(err)
-		os.Exit(1)
-	}
-	if server == nil {
-		fmt.Println("ZooKeeper tests will be skipped:", zktest.Available())
-	}
-	code := m.Run()
-	stop()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Println("leaked goroutines:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	zktest.Main(m, "state-zk", &server, zktest.MainOptions{Leaks: func() error { return goleak.Find() }})
 }
 
 type testLog struct{ t testing.TB }

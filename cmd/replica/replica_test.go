@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -30,15 +29,7 @@ import (
 var zkServer *zktest.Process
 
 func TestMain(m *testing.M) {
-	var stop func()
-	var err error
-	if zkServer, stop, err = zktest.Shared("replica-zk"); err != nil {
-		fmt.Println(err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	stop()
-	os.Exit(code)
+	zktest.Main(m, "replica-zk", &zkServer, zktest.MainOptions{})
 }
 
 type cluster struct {

@@ -303,6 +303,43 @@ func Shared(prefix string) (p *Process, stop func(), err error) {
 	return p, func() { p.Stop(); os.RemoveAll(dir) }, nil
 }
 
+// MainOptions tunes Main.
+type MainOptions struct {
+	// SkipAll: with ZooKeeper missing (and not required), run no test at all, for a package
+	// whose every test needs the server; otherwise each test that needs it skips (Require).
+	SkipAll bool
+	// Leaks, when set, runs after tests that passed; an error (goroutines left running) fails
+	// the run.
+	Leaks func() error
+}
+
+// Main is a package's TestMain around one shared server (Shared, its directory named after
+// prefix): it sets *server (nil with ZooKeeper missing and not required), runs the tests,
+// stops the server and exits with the tests' code. A server that cannot start exits 1.
+func Main(m *testing.M, prefix string, server **Process, o MainOptions) {
+	p, stop, err := Shared(prefix)
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	if p == nil {
+		fmt.Println("ZooKeeper tests will be skipped:", Available())
+		if o.SkipAll {
+			os.Exit(0)
+		}
+	}
+	*server = p
+	code := m.Run()
+	stop()
+	if code == 0 && o.Leaks != nil {
+		if err := o.Leaks(); err != nil {
+			fmt.Println("leaked goroutines:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
 // Ensemble is a ZooKeeper ensemble of several servers on 127.0.0.1.
 type Ensemble struct {
 	Members []*Process
