@@ -57,7 +57,8 @@ bench-control: build
 # JITTER=J reads the metric with -J..J of jitter added and counts floods.
 # ARRIVALS=random runs only queues with arrivals, the items arriving at random (Poisson).
 # GEN=wider draws plants wider than the ones the controller was tuned on (loop/sim WiderScenario).
-# HOLD=N reads the metric refreshed only every N ticks (a series scraped less often than read).
+# HOLD=N reads the metric refreshed only every N ticks (a series scraped less often than read);
+# such a run only reports: neither the pass rate nor deadlocks fail it.
 WIDE ?= 200
 WIDE_FIRST ?= 2001
 UNITS ?=
