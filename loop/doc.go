@@ -331,5 +331,5 @@
 // right. The state notes the tick length it was learned at (added within version 1; an older
 // checkpoint has none and is resumed as it is): a runner ticking at another length (--delay
 // changed between leaders) has the controller learn again (Controller.Retick), keeping only
-// the metric's scale and the ledger's last counts.
+// the metric's scale, the last tick's time and the ledger's last counts.
 package loop
