@@ -257,6 +257,7 @@ func step(cfg *Config, s *State, in Input) Decision {
 	} else if s.CarePending {
 		s.CareGap, s.CarePending = sp-pv, false
 	}
+	mirrorPrior(cfg, s)
 	trackProbe(cfg, s, &f, pv, sp)
 	var d Decision
 	stuck := false
@@ -1496,6 +1497,41 @@ func intoWall(s *State, g, pv float64) bool {
 }
 
 // untried reports whether a kind the controller may launch has never been seen acting.
+// mirrorPrior sets the prior of a kind never launched from the other kind's learned effect: a
+// unit of it is taken to move the metric, once started, by as much as a unit of the other kind
+// does at its coincidence point (at least one metric unit, the prior's own guess), the way its
+// name says (a step, as the prior: a start effect and the opposite end effect). It does so
+// while the other kind is confirmed (confirmUnits unit-ticks learned from), was not Blind, and
+// moves the metric the way its own name says; otherwise, and once the kind has units in flight
+// or has ever started one, the prior is left as it is. Coolers that kill warmer tasks have the
+// warmers' effect already. A consumer that emptied a queue past its target, learned to drain
+// 95 items, left producers at one item each: 60 were launched before the first of them could
+// act (a lag of 8 ticks), and the queue rose to 649 items for a target of 57; sized at the
+// consumers' effect, 2 were.
+func mirrorPrior(cfg *Config, s *State) {
+	if cfg.CoolerKills || coolersKill(cfg, s) {
+		return
+	}
+	for k := Warmer; k <= Cooler; k++ {
+		o := Cooler - k
+		ko, kk := &s.Kinds[o], &s.Kinds[k]
+		if !cfg.has(o) || ko.Units > 0 || ko.Seen > 0 || ko.PrevPending+ko.PrevRunning > 0 || kk.Seen < confirmUnits || kk.Blind {
+			continue
+		}
+		r := kindResponse(cfg, s, k)
+		g := r.gain()
+		if g == 0 || (g > 0) != (k == Warmer) {
+			continue
+		}
+		m := -math.Copysign(math.Max(math.Abs(g), 1), g) // the other kind's sign: its name's
+		base := pWarmRun
+		if o == Cooler {
+			base = pCoolRun
+		}
+		s.Theta[base], s.Theta[base+1], s.Theta[base+2] = 0, m, -m
+	}
+}
+
 func untried(cfg *Config, s *State) bool {
 	for k := Warmer; k <= Cooler; k++ {
 		if cfg.has(k) && s.Kinds[k].Seen == 0 {
