@@ -1496,7 +1496,6 @@ func intoWall(s *State, g, pv float64) bool {
 	return (s.WallLo && pv <= s.Lo && g < 0) || (s.WallHi && pv >= s.Hi && g > 0)
 }
 
-// untried reports whether a kind the controller may launch has never been seen acting.
 // mirrorPrior sets the prior of a kind never launched from the other kind's learned effect: a
 // unit of it is taken to move the metric, once started, by as much as a unit of the other kind
 // does at its coincidence point (at least one metric unit, the prior's own guess), the way its
@@ -1532,6 +1531,7 @@ func mirrorPrior(cfg *Config, s *State) {
 	}
 }
 
+// untried reports whether a kind the controller may launch has never been seen acting.
 func untried(cfg *Config, s *State) bool {
 	for k := Warmer; k <= Cooler; k++ {
 		if cfg.has(k) && s.Kinds[k].Seen == 0 {
