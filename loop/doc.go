@@ -268,15 +268,22 @@
 // of predicted overshoot asked for a warmer, then a cooler, in turn for ten ticks).
 //
 // A kind never launched takes the size of its prior from the other kind, once that kind is
-// confirmed (seen acting on a few units), was not Blind, and moves the metric the way its own
-// name says: one of its units is taken to move the metric as far as one of the other kind's
-// does (at least one metric unit), the way its name says, as a step while it runs (the prior's
-// shape). A queue's producers and consumers, and tasks started and tasks killed, are often of
+// confirmed (seen acting on a few units) and was not Blind: one of its units is taken to move
+// the metric as far as one of the other kind's does (at least one metric unit), the way its
+// name says, as a step while it runs (the prior's shape). A queue's producers and consumers, and tasks started and tasks killed, are often of
 // one size. At one metric unit a unit, producers beside consumers learned to drain 95 items
 // each were launched 60 before the first of them could act, 8 ticks after its launch, and the
 // queue rose to 649 items for a target of 57; with the borrowed size, 2 were, and it rose to
 // 171. Where the two kinds truly differ, the first units' answer corrects it as it corrects
-// the prior. The borrowing stops once the kind has units in flight or has started any.
+// the prior. A kind that moves the metric against its name turns the never-launched kind round
+// too, once it has clearly moved the metric (10 unit-ticks on ticks the metric moved): a
+// metric read negated (a queue's length as minus the items) or producers named coolers turn
+// both kinds round, so the never-launched kind's borrowed effect is taken the other way from
+// the confirmed kind's rather than the way its own name says. Producers named coolers filled a
+// queue past its target of 35 while the consumers, named warmers, were believed to fill it too:
+// one was probed and a batch came only at tick 25, with the queue at 586 items; turned round,
+// they come in batches from tick 11 and the queue rises to 405. The borrowing stops once the
+// kind has units in flight or has started any.
 //
 // # The metric's scale
 //

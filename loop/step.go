@@ -83,6 +83,10 @@ const coarseFirst = 2.5
 // 1-1000 missed their post-starvation bound.
 const careReach = 1.5
 
+// signMoved: the unit-ticks of Moved (see KindState) a kind found to move the metric against
+// its name needs before a kind never launched is taken to be turned round too (mirrorPrior).
+const signMoved = 10
+
 // Step runs one controller tick: it reads s and in, updates s in place and returns the
 // decision. It is pure (no clock but in.Now, no I/O), allocates nothing, and never returns a
 // negative or non-finite number of units.
@@ -1498,15 +1502,20 @@ func intoWall(s *State, g, pv float64) bool {
 
 // mirrorPrior sets the prior of a kind never launched from the other kind's learned effect: a
 // unit of it is taken to move the metric, once started, by as much as a unit of the other kind
-// does at its coincidence point (at least one metric unit, the prior's own guess), the way its
-// name says (a step, as the prior: a start effect and the opposite end effect). It does so
-// while the other kind is confirmed (confirmUnits unit-ticks learned from), was not Blind, and
-// moves the metric the way its own name says; otherwise, and once the kind has units in flight
-// or has ever started one, the prior is left as it is. Coolers that kill warmer tasks have the
-// warmers' effect already. A consumer that emptied a queue past its target, learned to drain
-// 95 items, left producers at one item each: 60 were launched before the first of them could
-// act (a lag of 8 ticks), and the queue rose to 649 items for a target of 57; sized at the
-// consumers' effect, 2 were.
+// does at its coincidence point (at least one metric unit, the prior's own guess), the other
+// way (a step, as the prior: a start effect and the opposite end effect). It does so while the
+// other kind is confirmed (confirmUnits unit-ticks learned from) and was not Blind; when that
+// kind moves the metric against its name (a queue read negated turns both kinds round), only
+// once it has clearly moved the metric (signMoved unit-ticks of Moved) before the never-launched
+// kind is taken to be turned round too. Otherwise, and once the kind has units in flight or has
+// ever started one, the prior is left as it is. Coolers that kill warmer tasks have the warmers'
+// effect already. A consumer that emptied a queue past its target, learned to drain 95 items,
+// left producers at one item each: 60 were launched before the first of them could act (a lag
+// of 8 ticks), and the queue rose to 649 items for a target of 57; sized at the consumers'
+// effect, 2 were. Producers named coolers that filled a queue past its target left the
+// consumers, named warmers, believed to fill it too: a probe of one came first, a batch only at
+// tick 25, and the queue rose to 586 items for a target of 35; taken to drain it, they came in
+// batches from tick 11 and it rose to 405.
 func mirrorPrior(cfg *Config, s *State) {
 	if cfg.CoolerKills || coolersKill(cfg, s) {
 		return
@@ -1519,10 +1528,10 @@ func mirrorPrior(cfg *Config, s *State) {
 		}
 		r := kindResponse(cfg, s, k)
 		g := r.gain()
-		if g == 0 || (g > 0) != (k == Warmer) {
+		if g == 0 || (g > 0) != (k == Warmer) && kk.Moved < signMoved {
 			continue
 		}
-		m := -math.Copysign(math.Max(math.Abs(g), 1), g) // the other kind's sign: its name's
+		m := -math.Copysign(math.Max(math.Abs(g), 1), g) // the other kind's sign, turned round
 		base := pWarmRun
 		if o == Cooler {
 			base = pCoolRun
