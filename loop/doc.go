@@ -270,20 +270,21 @@
 // A kind never launched takes the size of its prior from the other kind, once that kind is
 // confirmed (seen acting on a few units) and was not Blind: one of its units is taken to move
 // the metric as far as one of the other kind's does (at least one metric unit), the way its
-// name says, as a step while it runs (the prior's shape). A queue's producers and consumers, and tasks started and tasks killed, are often of
-// one size. At one metric unit a unit, producers beside consumers learned to drain 95 items
-// each were launched 60 before the first of them could act, 8 ticks after its launch, and the
-// queue rose to 649 items for a target of 57; with the borrowed size, 2 were, and it rose to
-// 171. Where the two kinds truly differ, the first units' answer corrects it as it corrects
-// the prior. A kind that moves the metric against its name turns the never-launched kind round
-// too, once it has clearly moved the metric (10 unit-ticks on ticks the metric moved): a
-// metric read negated (a queue's length as minus the items) or producers named coolers turn
-// both kinds round, so the never-launched kind's borrowed effect is taken the other way from
-// the confirmed kind's rather than the way its own name says. Producers named coolers filled a
-// queue past its target of 35 while the consumers, named warmers, were believed to fill it too:
-// one was probed and a batch came only at tick 25, with the queue at 586 items; turned round,
-// they come in batches from tick 11 and the queue rises to 405. The borrowing stops once the
-// kind has units in flight or has started any.
+// name says, as a step while it runs (the prior's shape). A queue's producers and consumers,
+// and tasks started and tasks killed, are often of one size. At one metric unit a unit,
+// producers beside consumers learned to drain 95 items each were launched 60 before the first
+// of them could act, 8 ticks after its launch, and the queue rose to 649 items for a target of
+// 57; with the borrowed size, 2 were, and it rose to 171. Where the two kinds truly differ, the
+// first units' answer corrects it as it corrects the prior. A kind that moves the metric
+// against its name turns the never-launched kind round too, once it has clearly moved the
+// metric (10 unit-ticks on ticks the metric moved): a metric read negated (a queue's length as
+// minus the items) or producers named coolers turn both kinds round, so the never-launched
+// kind's borrowed effect is taken the other way from the confirmed kind's rather than the way
+// its own name says. Producers named coolers filled a queue past its target of 35 while the
+// consumers, named warmers, were believed to fill it too: one was probed and a batch came only
+// at tick 25, with the queue at 586 items; turned round, they come in batches from tick 11 and
+// the queue rises to 405. The borrowing stops once the kind has units in flight or has started
+// any.
 //
 // # The metric's scale
 //
@@ -301,13 +302,14 @@
 // 3, 200 tasks were started for it), but a first reading below 3 that is not a whole number
 // is no count, and is scaled as one below 1 is. A metric read in thousands of the units it
 // was tuned in is then controlled as in those units when its readings there are between 30
-// and 300, and as a plant ten times larger or smaller otherwise (the controller's rules are
-// not exact under that; of the 504 generated queue plants of seeds 5001-6000, 452 meet every
-// target in their own units, 446 read in thousands, 445 in thousandths and 444 in hundredths;
-// 396 in hundredths, measured earlier, while readings of 1 to 3 stayed unscaled whole or not). The probe and
-// persistent-error thresholds are never more than one metric unit, whatever the scale: a queue
-// of 55 items read with an offset of 974 is scaled by ten, and an error of 1 to 10 items was
-// left for ever, where the same queue read without the offset was held to its target.
+// and 300, and as a plant ten times larger or smaller otherwise (the controller's rules are not
+// exact under that; of the 504 generated queue plants of seeds 5001-6000, 452 meet every target
+// in their own units, 446 read in thousands, 445 in thousandths and 444 in hundredths; 396 in
+// hundredths, measured earlier, while readings of 1 to 3 stayed unscaled whole or not). The
+// probe and persistent-error thresholds are never more than one metric unit, whatever the
+// scale: a queue of 55 items read with an offset of 974 is scaled by ten, and an error of 1 to
+// 10 items was left for ever, where the same queue read without the offset was held to its
+// target.
 //
 // # Tunables and defaults (flag names; a scenario's "controller" object uses them too)
 //
