@@ -277,14 +277,15 @@
 // 57; with the borrowed size, 2 were, and it rose to 171. Where the two kinds truly differ, the
 // first units' answer corrects it as it corrects the prior. A kind that moves the metric
 // against its name turns the never-launched kind round too, once it has clearly moved the
-// metric (10 unit-ticks on ticks the metric moved): a metric read negated (a queue's length as
-// minus the items) or producers named coolers turn both kinds round, so the never-launched
-// kind's borrowed effect is taken the other way from the confirmed kind's rather than the way
-// its own name says. Producers named coolers filled a queue past its target of 35 while the
-// consumers, named warmers, were believed to fill it too: one was probed and a batch came only
-// at tick 25, with the queue at 586 items; turned round, they come in batches from tick 11 and
-// the queue rises to 405. The borrowing stops once the kind has units in flight or has started
-// any.
+// metric (10 unit-ticks on ticks the metric moved) and its units have been seen to end (before
+// that, 55 consumers of 39 ticks that had just emptied a queue went on eating what producers
+// lent their size put in): a metric read negated (a queue's length as minus the items) or
+// producers named coolers turn both kinds round, so the never-launched kind's borrowed effect
+// is taken the other way from the confirmed kind's rather than the way its own name says.
+// Producers named coolers filled a queue past its target of 35 while the consumers, named
+// warmers, were believed to fill it too: one was probed and a batch came only at tick 25, with
+// the queue at 586 items; turned round, they come in batches from tick 11 and the queue rises
+// to 405. The borrowing stops once the kind has units in flight or has started any.
 //
 // # The metric's scale
 //

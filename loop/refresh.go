@@ -22,8 +22,8 @@ const (
 // it is read: a Prometheus series scraped every 15 s and read every second holds each value for
 // 15 ticks and then jumps. The controller learns the plant from each tick's move, and a held
 // reading teaches it that nothing moved and then that everything moved at once: in simulation,
-// with the metric refreshed every 5 or every 15 ticks, 120 and 107 of the 1000 generated
-// scenarios of seeds 5001-6000 met their targets (927 read fresh every tick) and 84 and 118
+// with the metric refreshed every 5 or every 15 ticks, 122 and 110 of the 1000 generated
+// scenarios of seeds 5001-6000 met their targets (927 read fresh every tick) and 83 and 118
 // deadlocked. The runner warns about it (README: tick no faster than the metric changes).
 type refreshWatch struct {
 	prev    float64

@@ -84,7 +84,8 @@ const coarseFirst = 2.5
 const careReach = 1.5
 
 // signMoved: the unit-ticks of Moved (see KindState) a kind found to move the metric against
-// its name needs before a kind never launched is taken to be turned round too (mirrorPrior).
+// its name needs, besides a learned life, before a kind never launched is taken to be turned
+// round too (mirrorPrior).
 const signMoved = 10
 
 // Step runs one controller tick: it reads s and in, updates s in place and returns the
@@ -1506,8 +1507,10 @@ func intoWall(s *State, g, pv float64) bool {
 // way (a step, as the prior: a start effect and the opposite end effect). It does so while the
 // other kind is confirmed (confirmUnits unit-ticks learned from) and was not Blind; when that
 // kind moves the metric against its name (a queue read negated turns both kinds round), only
-// once it has clearly moved the metric (signMoved unit-ticks of Moved) before the never-launched
-// kind is taken to be turned round too. Otherwise, and once the kind has units in flight or has
+// once it has clearly moved the metric (signMoved unit-ticks of Moved) and its units have been
+// seen to end (its life learned) is the never-launched kind taken to be turned round too: 55
+// consumers of 39 ticks that had just emptied a queue went on eating what the 13 producers lent
+// their size put in (IAE 6021, 5686 with the life awaited). Otherwise, and once the kind has units in flight or has
 // ever started one, the prior is left as it is. Coolers that kill warmer tasks have the warmers'
 // effect already. A consumer that emptied a queue past its target, learned to drain 95 items,
 // left producers at one item each: 60 were launched before the first of them could act (a lag
@@ -1528,7 +1531,7 @@ func mirrorPrior(cfg *Config, s *State) {
 		}
 		r := kindResponse(cfg, s, k)
 		g := r.gain()
-		if g == 0 || (g > 0) != (k == Warmer) && kk.Moved < signMoved {
+		if g == 0 || (g > 0) != (k == Warmer) && (kk.Moved < signMoved || kk.Life == 0) {
 			continue
 		}
 		m := -math.Copysign(math.Max(math.Abs(g), 1), g) // the other kind's sign, turned round
