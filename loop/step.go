@@ -1510,15 +1510,15 @@ func intoWall(s *State, g, pv float64) bool {
 // once it has clearly moved the metric (signMoved unit-ticks of Moved) and its units have been
 // seen to end (its life learned) is the never-launched kind taken to be turned round too: 55
 // consumers of 39 ticks that had just emptied a queue went on eating what the 13 producers lent
-// their size put in (IAE 6021, 5686 with the life awaited). Otherwise, and once the kind has units in flight or has
-// ever started one, the prior is left as it is. Coolers that kill warmer tasks have the warmers'
-// effect already. A consumer that emptied a queue past its target, learned to drain 95 items,
-// left producers at one item each: 60 were launched before the first of them could act (a lag
-// of 8 ticks), and the queue rose to 649 items for a target of 57; sized at the consumers'
-// effect, 2 were. Producers named coolers that filled a queue past its target left the
-// consumers, named warmers, believed to fill it too: a probe of one came first, a batch only at
-// tick 25, and the queue rose to 586 items for a target of 35; taken to drain it, they came in
-// batches from tick 11 and it rose to 405.
+// their size put in (IAE 6021, 5686 with the life awaited). Otherwise, and once the kind has
+// units in flight or has ever started one, the prior is left as it is. Coolers that kill warmer
+// tasks have the warmers' effect already. A consumer that emptied a queue past its target,
+// learned to drain 95 items, left producers at one item each: 60 were launched before the first
+// of them could act (a lag of 8 ticks), and the queue rose to 649 items for a target of 57;
+// sized at the consumers' effect, 2 were. Producers named coolers that filled a queue past its
+// target left the consumers, named warmers, believed to fill it too: a probe of one came first,
+// a batch only at tick 25, and the queue rose to 586 items for a target of 35; taken to drain
+// it, they came in batches from tick 11 and it rose to 405.
 func mirrorPrior(cfg *Config, s *State) {
 	if cfg.CoolerKills || coolersKill(cfg, s) {
 		return
